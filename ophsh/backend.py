@@ -1,0 +1,102 @@
+"""The interface every backend implements, and the reply they all return.
+
+A backend takes an Ophidia request (one operator call, or a JSON workflow) and answers the way
+an Ophidia server does: an error code (0 = the request was accepted), a job id, and the JSON
+response document. The embedded store and a remote server behind PyOphidia both fit it, so the
+shell, the scripts and the renderer never know which one they talk to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ophsh.document import Document
+from ophsh.syntax import OperatorCall
+
+__all__ = ["SERVER_ERRORS", "Backend", "ProgressCallback", "Reply", "StartState"]
+
+# The server-level error codes of Ophidia's protocol (not operator failures).
+SERVER_ERRORS = {
+    0: "ok",
+    1: "unknown error",
+    2: "null pointer",
+    3: "error",
+    4: "I/O error",
+    5: "authentication error",
+    6: "system error",
+    7: "wrong parameter",
+    8: "no response",
+}
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class Reply:
+    """What a request got back: server error code, job id and response document."""
+
+    error: int = 0
+    jobid: str | None = None
+    document: Document | None = None
+    message: str | None = None  # why, when error != 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error == 0 and (self.document is None or self.document.ok)
+
+    @property
+    def failure(self) -> str | None:
+        """One line saying what went wrong, or None."""
+        if self.error:
+            reason = SERVER_ERRORS.get(self.error, f"error {self.error}")
+            return f"server {reason}: {self.message}" if self.message else f"server {reason}"
+        if self.document is not None:
+            return self.document.error_message
+        return None
+
+    @property
+    def session(self) -> str | None:
+        """The session id carried by the job id (``<session>?<workflow>#<marker>``)."""
+        if not self.jobid:
+            return None
+        return self.jobid.split("?", 1)[0]
+
+
+@dataclass(frozen=True)
+class StartState:
+    """What a shell resumes from the backend when it starts."""
+
+    session: str = ""
+    cwd: str = "/"
+    cdd: str = "/"
+    datacube: str = ""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A place that runs Ophidia operators."""
+
+    label: str  # shown in the prompt, e.g. "embedded" or "user@host:11732"
+
+    def start(self) -> StartState:
+        """Connect (or open) and return the state to resume."""
+        ...
+
+    def submit(self, call: OperatorCall, *, progress: ProgressCallback | None = None) -> Reply:
+        """Run one operator call (context arguments such as sessionid already in it)."""
+        ...
+
+    def submit_workflow(self, workflow: str) -> Reply:
+        """Run a JSON workflow document (text, already substituted)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Ask the running request to stop (called from a signal handler's thread)."""
+        ...
+
+    def close(self) -> None:
+        """Finish pending work and release resources."""
+        ...

@@ -1,0 +1,1 @@
+"""The embedded datacube store: catalog, arrays, sessions and Ophidia's operators on numpy."""

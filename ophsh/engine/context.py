@@ -1,0 +1,148 @@
+"""What an operator handler receives: the store, the caller's session and folders, the reply."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ophsh.document import Document
+from ophsh.engine.model import Container, Cube, Dim
+from ophsh.engine.params import Params
+from ophsh.engine.paths import DataPaths
+from ophsh.engine.sessions import Session, Sessions
+from ophsh.engine.store import MetadataItem, NewCube, Store
+from ophsh.engine.vfs import Tree
+from ophsh.errors import NotFoundError, OphshError
+from ophsh.spec import Specs
+
+__all__ = ["Cancelled", "Handler", "OpContext", "Progress"]
+
+# progress(label, done, total): called by long operators; total 0 means unknown.
+Progress = Callable[[str, int, int], None]
+
+
+class Cancelled(OphshError):
+    """The user interrupted the operator; nothing it was making is kept."""
+
+
+def _no_progress(label: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class OpContext:
+    """One task being run for one user in one session."""
+
+    store: Store
+    sessions: Sessions
+    session: Session
+    user: str
+    cwd: str
+    cdd: str
+    paths: DataPaths
+    specs: Specs
+    doc: Document
+    command: str = ""
+    progress: Progress = _no_progress
+    cancel: threading.Event = field(default_factory=threading.Event)
+    outputs: dict[str, str] = field(default_factory=dict)
+    _owned_folders: dict[int, bool] = field(default_factory=dict)
+
+    @property
+    def tree(self) -> Tree:
+        return Tree(self.store, self.session)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("interrupted; nothing was kept")
+
+    # -- finding things -------------------------------------------------------------------
+    def cube(self, pid: str) -> Cube:
+        """The cube ``pid`` names, if this user may see it."""
+        cube = self.store.cube_by_pid(pid)
+        if not self.may_see(cube.folder):
+            raise NotFoundError(f"cube {pid} does not exist")
+        return cube
+
+    def container(self, name: str, *, cwd: str | None = None) -> Container:
+        """A container by name (in cwd, or a path) or by its PID."""
+        if "://" in name:
+            parts = name.rstrip("/").rsplit("/", 1)
+            if not parts[-1].isdigit() or parts[0] != self.store.web_server:
+                raise NotFoundError(f"'{name}' is not a container PID of this store")
+            found = self.store.container(int(parts[-1]))
+            if not self.may_see(found.folder):
+                raise NotFoundError(f"container {name} does not exist")
+            return found
+        return self.tree.container(cwd or self.cwd, name)
+
+    def may_see(self, folder_id: int) -> bool:
+        """True when the folder lies in one of this user's sessions."""
+        if folder_id not in self._owned_folders:
+            root = folder_id
+            while True:
+                row = self.store.catalog.one("SELECT parent FROM folders WHERE id = ?", (root,))
+                if row is None or row["parent"] is None:
+                    break
+                root = row["parent"]
+            owner = self.store.catalog.one("SELECT owner FROM sessions WHERE root = ?", (root,))
+            self._owned_folders[folder_id] = owner is not None and owner["owner"] == self.user
+        return self._owned_folders[folder_id]
+
+    # -- making things --------------------------------------------------------------------
+    def make_cube(
+        self,
+        *,
+        container: Container,
+        measure: str,
+        measure_type: str,
+        dims: Sequence[Dim],
+        data: np.ndarray | None = None,
+        staged=None,
+        level: int = 0,
+        source: str = "",
+        description: str = "",
+        metadata: Sequence[MetadataItem] = (),
+        parents: Sequence[Cube] = (),
+        objkey: str,
+    ) -> Cube:
+        """Store a new cube, announce it in the reply and make it the current cube."""
+        self.check_cancel()
+        staged = staged if staged is not None else self.store.arrays.stage(np.asarray(data))
+        cube = self.store.add_cube(
+            NewCube(
+                container=container,
+                measure=measure,
+                measure_type=measure_type,
+                dims=dims,
+                data=staged,
+                level=level,
+                source=source,
+                description=description if description not in ("", "-") else "",
+                metadata=metadata,
+                parents=[p.id for p in parents],
+                provenance=_provenance(parents, self.command),
+                owner=self.user,
+            )
+        )
+        self.doc.add_text(objkey, "Output Cube", cube.pid)
+        self.outputs["cube"] = cube.pid
+        return cube
+
+
+Handler = Callable[[OpContext, Params], None]
+
+
+def _provenance(parents: Sequence[Cube], command: str) -> str:
+    """The commands that made a cube: its parents' history (without repeats), then this one."""
+    lines: list[str] = []
+    for parent in parents:
+        for line in parent.provenance.splitlines():
+            if line not in lines:
+                lines.append(line)
+    if command and command not in lines:
+        lines.append(command)
+    return "\n".join(lines)

@@ -1,0 +1,177 @@
+"""The records of the embedded store: dimensions, cubes, containers, and their PIDs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ophsh.errors import NotFoundError
+
+__all__ = [
+    "MEASURE_DTYPES",
+    "Container",
+    "Cube",
+    "Dim",
+    "PidParts",
+    "dtype_of",
+    "measure_type_of",
+    "parse_pid",
+]
+
+# Ophidia's measure and dimension types and the numpy types that hold them.
+MEASURE_DTYPES: dict[str, np.dtype] = {
+    "byte": np.dtype(np.int8),
+    "short": np.dtype(np.int16),
+    "int": np.dtype(np.int32),
+    "long": np.dtype(np.int64),
+    "float": np.dtype(np.float32),
+    "double": np.dtype(np.float64),
+}
+
+
+def dtype_of(measure_type: str) -> np.dtype:
+    return MEASURE_DTYPES[measure_type]
+
+
+def measure_type_of(dtype: np.dtype) -> str:
+    """The Ophidia type that holds ``dtype`` exactly (unsigned and odd types become double)."""
+    dtype = np.dtype(dtype)
+    for name, candidate in MEASURE_DTYPES.items():
+        if candidate == dtype:
+            return name
+    if dtype.kind == "u" and dtype.itemsize == 1:
+        return "short"
+    if dtype.kind == "u" and dtype.itemsize == 2:
+        return "int"
+    if dtype.kind == "b":
+        return "byte"
+    return "double"
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A dimension of a cube. Explicit ones index rows, implicit ones the arrays in a row.
+
+    A collapsed dimension (reduced away) keeps its record with size 0 and is not in the array.
+    """
+
+    name: str
+    type: str
+    size: int
+    explicit: bool
+    level: int
+    values: np.ndarray = field(compare=False, repr=False)
+    hierarchy: str = "oph_base"
+    concept_level: str = "c"
+    collapsed: bool = False
+
+    def with_(self, **changes) -> Dim:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Container:
+    id: int
+    folder: int
+    name: str
+    description: str
+    vocabulary: str
+    dims: tuple[tuple[str, str, str], ...]  # (name, type, hierarchy)
+    web_server: str
+
+    @property
+    def pid(self) -> str:
+        return f"{self.web_server}/{self.id}"
+
+    def dim_type(self, name: str) -> str | None:
+        for dname, dtype, _ in self.dims:
+            if dname == name:
+                return dtype
+        return None
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A datacube as the catalog describes it (the array itself stays on disk)."""
+
+    id: int
+    container: int
+    container_name: str
+    folder: int
+    measure: str
+    measure_type: str
+    level: int
+    source: str
+    description: str
+    created: str
+    data_file: str
+    storage: str  # numpy dtype of the file; may be narrower than the measure type
+    dims: tuple[Dim, ...]
+    web_server: str
+    provenance: str = ""
+
+    @property
+    def pid(self) -> str:
+        return f"{self.web_server}/{self.container}/{self.id}"
+
+    @property
+    def active_dims(self) -> tuple[Dim, ...]:
+        """The dimensions in array order: explicit by level, then implicit by level."""
+        live = [d for d in self.dims if not d.collapsed]
+        return tuple(sorted(live, key=lambda d: (not d.explicit, d.level)))
+
+    @property
+    def explicit_dims(self) -> tuple[Dim, ...]:
+        return tuple(d for d in self.active_dims if d.explicit)
+
+    @property
+    def implicit_dims(self) -> tuple[Dim, ...]:
+        return tuple(d for d in self.active_dims if not d.explicit)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(d.size for d in self.active_dims)
+
+    @property
+    def elements(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.active_dims else 1
+
+    @property
+    def dtype(self) -> np.dtype:
+        return dtype_of(self.measure_type)
+
+    def dim(self, name: str) -> Dim:
+        for d in self.dims:
+            if d.name == name:
+                return d
+        names = ", ".join(d.name for d in self.dims)
+        raise NotFoundError(f"cube {self.pid} has no dimension '{name}' (it has {names})")
+
+    def axis(self, name: str) -> int:
+        """The array axis of a live dimension."""
+        for i, d in enumerate(self.active_dims):
+            if d.name == name:
+                return i
+        dim = self.dim(name)
+        raise NotFoundError(f"dimension '{dim.name}' of {self.pid} was reduced away")
+
+
+@dataclass(frozen=True)
+class PidParts:
+    web_server: str
+    container: int
+    cube: int | None
+
+
+_PID = re.compile(r"^(?P<ws>.+?)/(?P<container>\d+)(?:/(?P<cube>\d+))?/?$")
+
+
+def parse_pid(text: str) -> PidParts | None:
+    """Split ``<web server>/<container id>[/<cube id>]``; None when ``text`` is not a PID."""
+    match = _PID.match(text.strip())
+    if not match or "://" not in match.group("ws"):
+        return None
+    cube = match.group("cube")
+    return PidParts(match.group("ws"), int(match.group("container")), int(cube) if cube else None)

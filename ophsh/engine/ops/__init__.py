@@ -1,0 +1,1 @@
+"""Operator handlers, one module per family. Each handler is ``(ctx, params) -> None``."""

@@ -1,0 +1,50 @@
+"""oph_createcontainer and oph_deletecontainer."""
+
+from __future__ import annotations
+
+from ophsh.engine.context import OpContext
+from ophsh.engine.model import MEASURE_DTYPES
+from ophsh.engine.params import Params
+from ophsh.errors import ValidationError
+
+__all__ = ["createcontainer", "deletecontainer"]
+
+
+def _per_dim(p: Params, name: str, count: int) -> list[str]:
+    values = p.list(name)
+    if len(values) == 1 and count > 1:
+        return values * count
+    if len(values) != count:
+        raise ValidationError(f"{name} needs one value per dimension ({count}), not {len(values)}")
+    return values
+
+
+def createcontainer(ctx: OpContext, p: Params) -> None:
+    """Create an empty container that declares the dimensions its cubes may use."""
+    name = p.str("container").strip()
+    if not name or "/" in name or name in (".", ".."):
+        raise ValidationError(f"'{name}' is not a valid container name", param="container")
+    dims = p.list("dim")
+    if len(set(dims)) != len(dims):
+        raise ValidationError("a dimension is named twice in dim=", param="dim")
+    types = _per_dim(p, "dim_type", len(dims))
+    for t in types:
+        if t not in MEASURE_DTYPES:
+            raise ValidationError(f"dim_type '{t}' is not one of {', '.join(MEASURE_DTYPES)}")
+    hierarchies = _per_dim(p, "hierarchy", len(dims))
+    folder = ctx.tree.folder(ctx.cwd)
+    container = ctx.store.create_container(
+        folder.id,
+        name,
+        zip(dims, types, hierarchies, strict=False),
+        description=p.opt("description") or "",
+        vocabulary=p.str("vocabulary"),
+    )
+    ctx.doc.add_text("createcontainer", "Output Container", container.pid)
+
+
+def deletecontainer(ctx: OpContext, p: Params) -> None:
+    """Delete a container; ``force=yes`` deletes the cubes it still holds."""
+    pid = p.opt("container_pid")
+    container = ctx.container(pid or p.str("container"))
+    ctx.store.delete_container(container, force=p.yes("force"))

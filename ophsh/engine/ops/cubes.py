@@ -1,0 +1,159 @@
+"""Cube housekeeping: oph_delete, oph_cubeschema, oph_cubesize, oph_cubeelements."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ophsh.engine.context import OpContext
+from ophsh.engine.model import Cube, Dim
+from ophsh.engine.params import Params
+from ophsh.errors import OperatorError
+
+__all__ = ["cubeelements", "cubeschema", "cubesize", "delete", "size_in"]
+
+UNITS = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50}
+
+
+def delete(ctx: OpContext, p: Params) -> None:
+    """Remove a cube and its data."""
+    ctx.store.delete_cube(ctx.cube(p.str("cube")))
+
+
+def size_in(cube: Cube, unit: str) -> float:
+    """The logical size of the cube's values (elements x measure type), in ``unit``."""
+    return cube.elements * cube.dtype.itemsize / UNITS[unit]
+
+
+def _rows(cube: Cube) -> tuple[int, int]:
+    explicit = int(np.prod([d.size for d in cube.explicit_dims], dtype=np.int64))
+    implicit = int(np.prod([d.size for d in cube.implicit_dims], dtype=np.int64))
+    return explicit, implicit
+
+
+def cubeschema(ctx: OpContext, p: Params) -> None:
+    """Describe a cube: general facts, sizes, dimensions and (level 1, 2) dimension values."""
+    cube = ctx.cube(p.str("cube"))
+    action = p.str("action")
+    if action != "read":
+        raise OperatorError(
+            f"action={action} is not available in the embedded store", hint="use action=read"
+        )
+    level = p.int("level")
+    wanted = p.list("dim") if p.opt("dim") and p.str("dim") != "all" else None
+    rows, per_row = _rows(cube)
+    ctx.doc.add_grid(
+        "cubeschema_cubeinfo",
+        "Datacube Information",
+        (
+            "PID",
+            "CREATION DATE",
+            "MEASURE",
+            "MEASURE TYPE",
+            "LEVEL",
+            "NUMBER OF FRAGMENTS",
+            "SOURCE FILE",
+        ),
+        ("string", "string", "string", "string", "int", "int", "string"),
+        [[cube.pid, cube.created, cube.measure, cube.measure_type, cube.level, 1, cube.source]],
+    )
+    ctx.doc.add_grid(
+        "cubeschema_morecubeinfo",
+        "Datacube Additional Information",
+        (
+            "DESCRIPTION",
+            "HOST x CUBE",
+            "FRAGMENTS x DATABASE",
+            "ROWS x FRAGMENT",
+            "ELEMENTS x ROW",
+            "COMPRESSED",
+            "CUBE SIZE",
+            "UNIT",
+            "NUMBER OF ELEMENTS",
+        ),
+        ("string", "int", "int", "int", "int", "string", "float", "string", "long"),
+        [
+            [
+                cube.description or "-",
+                1,
+                1,
+                rows,
+                per_row,
+                "no",
+                f"{size_in(cube, 'MB'):.6f}",
+                "MB",
+                cube.elements,
+            ]
+        ],
+    )
+    dims = [d for d in cube.dims if wanted is None or d.name in wanted]
+    if level in (0, 2):
+        ctx.doc.add_grid(
+            "cubeschema_diminfo",
+            "Dimension Information",
+            (
+                "NAME",
+                "TYPE",
+                "SIZE",
+                "HIERARCHY",
+                "CONCEPT LEVEL",
+                "ARRAY",
+                "LEVEL",
+                "LATTICE NAME",
+            ),
+            ("string", "string", "string", "string", "string", "string", "int", "string"),
+            [
+                [
+                    d.name,
+                    d.type,
+                    "ALL" if d.collapsed else d.size,
+                    d.hierarchy,
+                    d.concept_level,
+                    "no" if d.explicit else "yes",
+                    d.level,
+                    "-",
+                ]
+                for d in _schema_order(dims)
+            ],
+        )
+    if level in (1, 2):
+        for d in _schema_order(dims):
+            if d.collapsed:
+                continue
+            ctx.doc.add_grid(
+                "cubeschema_dimvalues",
+                d.name,
+                ("INDEX", "VALUE"),
+                ("long", d.type),
+                [[i + 1, _value(v)] for i, v in enumerate(d.values)],
+            )
+
+
+def _schema_order(dims: list[Dim]) -> list[Dim]:
+    return sorted(dims, key=lambda d: (not d.explicit, d.level))
+
+
+def _value(v) -> str:
+    return repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+
+
+def cubesize(ctx: OpContext, p: Params) -> None:
+    cube = ctx.cube(p.str("cube"))
+    unit = p.str("byte_unit")
+    ctx.doc.add_grid(
+        "cubesize",
+        "Cube Size",
+        ("CUBE SIZE", "UNIT"),
+        ("double", "string"),
+        [[f"{size_in(cube, unit):.6f}", unit]],
+    )
+
+
+def cubeelements(ctx: OpContext, p: Params) -> None:
+    cube = ctx.cube(p.str("cube"))
+    ctx.doc.add_grid(
+        "cubeelements",
+        "Number of Cube Elements",
+        ("NUMBER OF ELEMENTS",),
+        ("long",),
+        [[cube.elements]],
+    )

@@ -1,0 +1,167 @@
+"""The virtual file system (oph_folder, oph_list) and the data directory on disk (oph_fs)."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+
+from ophsh.engine.context import OpContext
+from ophsh.engine.params import Params
+from ophsh.engine.vfs import Folder
+from ophsh.errors import OperatorError, ValidationError
+
+__all__ = ["folder", "fs", "list_"]
+
+
+def folder(ctx: OpContext, p: Params) -> None:
+    """cd, mkdir, rm and mv on the session's virtual folders."""
+    command = p.str("command")
+    paths = p.list("path") if p.opt("path") else []
+    tree = ctx.tree
+    if command == "cd":
+        target = tree.folder(ctx.cwd, paths[0] if paths else "/")
+        ctx.doc.add_text("folder", "Current Working Directory", target.path)
+        ctx.outputs["cwd"] = target.path
+        return
+    if not paths:
+        raise ValidationError(f"oph_folder command={command} needs path=", param="path")
+    if command == "mkdir":
+        for path in paths:
+            tree.mkdir(ctx.cwd, path)
+    elif command == "rm":
+        for path in paths:
+            tree.rmdir(ctx.cwd, path)
+    elif command == "mv":
+        if len(paths) != 2:
+            raise ValidationError("oph_folder command=mv needs path=SOURCE|TARGET", param="path")
+        tree.move(ctx.cwd, paths[0], paths[1])
+
+
+LIST_COLUMNS = {
+    0: ("T", "PATH"),
+    1: ("T", "PATH"),
+    2: ("T", "PATH", "DATACUBE PID", "DESCRIPTION"),
+    3: ("T", "PATH", "DATACUBE PID", "DESCRIPTION", "MEASURE", "LEVEL", "SOURCE"),
+}
+
+
+def list_(ctx: OpContext, p: Params) -> None:
+    """List folders (level 0), containers (1), cubes (2) and their measure and source (3).
+
+    ``cube=`` only matters to Ophidia's storage levels (4 and up), so it is ignored here.
+    """
+    level = p.int("level")
+    if level > 3:
+        raise OperatorError(
+            f"level={level} describes database storage, which the embedded store does not have",
+            hint="use level 0 to 3",
+        )
+    tree = ctx.tree
+    start = tree.folder(ctx.cwd, p.opt("path"))
+    recursive = p.yes("recursive")
+    container_filter = _filter(p.opt("container_filter"))
+    columns = LIST_COLUMNS[level]
+    rows: list[list[str]] = []
+    for current in tree.walk(start, recursive=recursive):
+        rows.extend(_rows(ctx, start, current, level, container_filter))
+    ctx.doc.add_grid(
+        "list",
+        f"Ophidia Filesystem: {start.path if start.path != '/' else '/'}",
+        columns,
+        ["string"] * len(columns),
+        rows,
+    )
+
+
+def _relative(start: Folder, path: str) -> str:
+    return posixpath.relpath(path, start.path) if path != start.path else ""
+
+
+def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
+    width = len(LIST_COLUMNS[level])
+    prefix = _relative(start, current.path)
+    prefix = f"{prefix}/" if prefix else ""
+    rows = []
+    for sub in ctx.tree.subfolders(current):
+        rows.append(_pad(["f", f"{prefix}{posixpath.basename(sub.path)}/"], width))
+    if level == 0:
+        return rows
+    for container in ctx.store.containers_in(current.id):
+        if container_filter and not _like(container.name, container_filter):
+            continue
+        name = f"{prefix}{container.name}"
+        rows.append(_pad(["c", name], width))
+        if level < 2:
+            continue
+        for cube in ctx.store.cubes_where("cubes.container = ?", (container.id,)):
+            row = ["c", name, cube.pid, cube.description]
+            if level == 3:
+                row += [cube.measure, str(cube.level), cube.source]
+            rows.append(row)
+    return rows
+
+
+def _filter(value: str | None) -> str | None:
+    return None if value in (None, "all", "%") else value
+
+
+def _pad(row: list[str], width: int) -> list[str]:
+    return row + [""] * (width - len(row))
+
+
+def _like(name: str, pattern: str) -> bool:
+    """SQL LIKE as Ophidia's filters use it: % any run, _ one character."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, name) is not None
+
+
+def fs(ctx: OpContext, p: Params) -> None:
+    """ls and cd on the data directory on disk (mkdir, rm and mv too)."""
+    command = p.str("command")
+    paths = p.list("dpath") if p.opt("dpath") else []
+    if command == "cd":
+        target = paths[0] if paths else "/"
+        real = ctx.paths.real(ctx.cdd, target)
+        if not real.is_dir():
+            raise OperatorError(f"directory '{target}' does not exist")
+        virtual = ctx.paths.to_virtual(real)
+        ctx.doc.add_text("fs", "Current Data Directory", virtual)
+        ctx.outputs["cdd"] = virtual
+        return
+    if command == "ls":
+        _ls(ctx, p, paths[0] if paths else None)
+        return
+    if not paths:
+        raise ValidationError(f"oph_fs command={command} needs dpath=", param="dpath")
+    real = [ctx.paths.real(ctx.cdd, path) for path in paths]
+    try:
+        if command == "mkdir":
+            for path in real:
+                path.mkdir(parents=False)
+        elif command == "rm":
+            for path in real:
+                path.rmdir()
+        elif command == "mv":
+            if len(real) != 2:
+                raise ValidationError("oph_fs command=mv needs dpath=SOURCE|TARGET")
+            real[0].rename(real[1])
+    except OSError as err:
+        raise OperatorError(f"{command} failed: {err.strerror}") from err
+
+
+def _ls(ctx: OpContext, p: Params, target: str | None) -> None:
+    real = ctx.paths.real(ctx.cdd, target)
+    if not real.exists():
+        raise OperatorError(f"'{target or ctx.cdd}' does not exist on disk")
+    pattern = p.opt("file")
+    entries = sorted(real.iterdir()) if real.is_dir() else [real]
+    rows = []
+    for entry in entries:
+        if pattern and not fnmatch.fnmatchcase(entry.name, pattern):
+            continue
+        if entry.name.startswith("."):
+            continue
+        rows.append(["d" if entry.is_dir() else "f", entry.name])
+    title = ctx.paths.to_virtual(real)
+    ctx.doc.add_grid("fs", title, ("T", "OBJECT"), ("string", "string"), rows)

@@ -1,0 +1,29 @@
+"""The table of operators the embedded store implements: Ophidia name -> handler.
+
+It must list exactly the operators that ``grammar/operators/*.toml`` marks as implemented; a
+test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from ophsh.engine.context import Handler
+from ophsh.engine.ops import catalogue, containers, cubes, fits, folders, metadata
+
+__all__ = ["HANDLERS"]
+
+HANDLERS: dict[str, Handler] = {
+    "oph_createcontainer": containers.createcontainer,
+    "oph_deletecontainer": containers.deletecontainer,
+    "oph_folder": folders.folder,
+    "oph_list": folders.list_,
+    "oph_fs": folders.fs,
+    "oph_importfits": fits.importfits,
+    "oph_exportfits": fits.exportfits,
+    "oph_metadata": metadata.metadata,
+    "oph_delete": cubes.delete,
+    "oph_cubeschema": cubes.cubeschema,
+    "oph_cubesize": cubes.cubesize,
+    "oph_cubeelements": cubes.cubeelements,
+    "oph_man": catalogue.man,
+    "oph_operators_list": catalogue.operators_list,
+}

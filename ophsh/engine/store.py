@@ -1,0 +1,381 @@
+"""The embedded datacube store: a catalog plus array files in one directory.
+
+Layout of a store directory::
+
+    catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
+    data/<uuid>.npy  one array per cube, in the cube's dimension order
+    tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ophsh.engine.arrays import ArrayFiles, Staged
+from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, now
+from ophsh.engine.model import Container, Cube, Dim, parse_pid
+from ophsh.errors import NotFoundError, OperatorError, StoreError
+
+__all__ = ["DEFAULT_WEB_SERVER", "MetadataItem", "NewCube", "Store"]
+
+DEFAULT_WEB_SERVER = "http://localhost/ophidia"
+CATALOG = "catalog.sqlite"
+
+
+@dataclass(frozen=True)
+class MetadataItem:
+    key: str
+    value: str
+    type: str = "text"
+    variable: str = ""
+    comment: str = ""
+    vocabulary: str = ""
+
+
+@dataclass
+class NewCube:
+    """What an operator hands the store to create a cube."""
+
+    container: Container
+    measure: str
+    measure_type: str
+    dims: Sequence[Dim]
+    data: Staged
+    level: int = 0
+    source: str = ""
+    description: str = ""
+    metadata: Sequence[MetadataItem] = ()
+    parents: Sequence[int] = ()
+    provenance: str = ""
+    owner: str = ""
+
+
+class Store:
+    """An opened store directory. Safe to share between threads."""
+
+    def __init__(self, root: Path, catalog: Catalog, arrays: ArrayFiles, web_server: str) -> None:
+        self.root = root
+        self.catalog = catalog
+        self.arrays = arrays
+        self.web_server = web_server
+
+    @classmethod
+    def open(cls, root: Path | str, *, web_server: str | None = None) -> Store:
+        """Open the store at ``root``, creating it when the directory is new or empty."""
+        root = Path(root).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root} is a file, not a store directory")
+        if root.is_dir() and any(root.iterdir()) and not (root / CATALOG).exists():
+            raise StoreError(
+                f"{root} is not an ophsh store (no {CATALOG}); choose an empty directory"
+            )
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            catalog = Catalog(root / CATALOG)
+        except OSError as err:
+            raise StoreError(f"cannot open the store at {root}: {err.strerror or err}") from err
+        except Exception as err:  # sqlite3.DatabaseError: not a database
+            raise StoreError(f"cannot open the store at {root}: {err}") from err
+        with catalog.write() as db:
+            version = catalog.get_meta("schema")
+            if version is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                ws = web_server or os.environ.get("OPHSH_WEB_SERVER") or DEFAULT_WEB_SERVER
+                db.execute("INSERT INTO meta VALUES ('web_server', ?)", (ws.rstrip("/"),))
+                db.execute("INSERT INTO meta VALUES ('created', ?)", (now(),))
+            elif version != SCHEMA_VERSION:
+                raise StoreError(f"{root} was made by another ophsh version (schema {version})")
+        store = cls(root, catalog, ArrayFiles(root), catalog.get_meta("web_server") or "")
+        store.sweep()
+        return store
+
+    def sweep(self) -> int:
+        """Remove array files left by interrupted writes (holds the write lock meanwhile)."""
+        with self.catalog.write() as db:
+            used = {row[0] for row in db.execute("SELECT data_file FROM cubes")}
+            return self.arrays.sweep(used)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- containers -----------------------------------------------------------------------
+    def container(self, container_id: int) -> Container:
+        row = self.catalog.one("SELECT * FROM containers WHERE id = ?", (container_id,))
+        if row is None:
+            raise NotFoundError(f"container {container_id} does not exist")
+        return self._container(row)
+
+    def container_named(self, folder: int, name: str) -> Container | None:
+        row = self.catalog.one(
+            "SELECT * FROM containers WHERE folder = ? AND name = ?", (folder, name)
+        )
+        return self._container(row) if row else None
+
+    def containers_in(self, folder: int) -> list[Container]:
+        rows = self.catalog.query(
+            "SELECT * FROM containers WHERE folder = ? ORDER BY name", (folder,)
+        )
+        return [self._container(r) for r in rows]
+
+    def _container(self, row) -> Container:
+        dims = self.catalog.query(
+            "SELECT name, type, hierarchy FROM container_dims WHERE container = ? ORDER BY pos",
+            (row["id"],),
+        )
+        return Container(
+            id=row["id"],
+            folder=row["folder"],
+            name=row["name"],
+            description=row["description"],
+            vocabulary=row["vocabulary"],
+            dims=tuple((d["name"], d["type"], d["hierarchy"]) for d in dims),
+            web_server=self.web_server,
+        )
+
+    def create_container(
+        self,
+        folder: int,
+        name: str,
+        dims: Iterable[tuple[str, str, str]],
+        *,
+        description: str = "",
+        vocabulary: str = "CF",
+    ) -> Container:
+        with self.catalog.write() as db:
+            taken = db.execute(
+                "SELECT 1 FROM containers WHERE folder = ? AND name = ? "
+                "UNION SELECT 1 FROM folders WHERE parent = ? AND name = ?",
+                (folder, name, folder, name),
+            ).fetchone()
+            if taken:
+                raise OperatorError(f"container or folder '{name}' already exists here")
+            cur = db.execute(
+                "INSERT INTO containers (folder, name, description, vocabulary, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (folder, name, description, vocabulary, now()),
+            )
+            cid = cur.lastrowid
+            db.executemany(
+                "INSERT INTO container_dims VALUES (?, ?, ?, ?, ?)",
+                [(cid, i, n, t, h) for i, (n, t, h) in enumerate(dims)],
+            )
+        return self.container(cid)
+
+    def add_container_dims(
+        self, container: Container, dims: Iterable[tuple[str, str, str]]
+    ) -> None:
+        with self.catalog.write() as db:
+            start = len(container.dims)
+            db.executemany(
+                "INSERT OR IGNORE INTO container_dims VALUES (?, ?, ?, ?, ?)",
+                [(container.id, start + i, n, t, h) for i, (n, t, h) in enumerate(dims)],
+            )
+
+    def delete_container(self, container: Container, *, force: bool) -> list[str]:
+        """Delete a container; with ``force`` its cubes go too. Returns the deleted cube PIDs."""
+        with self.catalog.write() as db:
+            rows = db.execute(
+                "SELECT id, data_file FROM cubes WHERE container = ?", (container.id,)
+            ).fetchall()
+            if rows and not force:
+                raise OperatorError(
+                    f"container '{container.name}' still holds {len(rows)} cube(s)",
+                    hint="delete them first, or add force=yes",
+                )
+            db.executemany("DELETE FROM cubes WHERE id = ?", [(r["id"],) for r in rows])
+            db.execute("DELETE FROM containers WHERE id = ?", (container.id,))
+        for row in rows:
+            self.arrays.remove(row["data_file"])
+        return [f"{container.pid}/{r['id']}" for r in rows]
+
+    # -- cubes ----------------------------------------------------------------------------
+    def cube(self, cube_id: int) -> Cube:
+        row = self.catalog.one(
+            "SELECT cubes.*, containers.name AS cname, containers.folder AS folder "
+            "FROM cubes JOIN containers ON containers.id = cubes.container WHERE cubes.id = ?",
+            (cube_id,),
+        )
+        if row is None:
+            raise NotFoundError(f"cube {cube_id} does not exist")
+        return self._cube(row)
+
+    def cube_by_pid(self, pid: str) -> Cube:
+        parts = parse_pid(pid)
+        if parts is None or parts.cube is None:
+            raise NotFoundError(
+                f"'{pid}' is not a cube PID", hint=f"PIDs look like {self.web_server}/1/2"
+            )
+        if parts.web_server.rstrip("/") != self.web_server:
+            raise NotFoundError(
+                f"{pid} belongs to another server",
+                hint=f"cubes here are named {self.web_server}/<container>/<cube>",
+            )
+        try:
+            cube = self.cube(parts.cube)
+        except NotFoundError:
+            raise NotFoundError(f"cube {pid} does not exist") from None
+        if cube.container != parts.container:
+            raise NotFoundError(f"cube {pid} does not exist", hint=f"did you mean {cube.pid}?")
+        return cube
+
+    def cubes_where(self, sql: str = "1", args: tuple = ()) -> list[Cube]:
+        rows = self.catalog.query(
+            "SELECT cubes.*, containers.name AS cname, containers.folder AS folder "
+            "FROM cubes JOIN containers ON containers.id = cubes.container "
+            f"WHERE {sql} ORDER BY cubes.id",
+            args,
+        )
+        return [self._cube(r) for r in rows]
+
+    def _cube(self, row) -> Cube:
+        dims = self.catalog.query(
+            "SELECT * FROM cube_dims WHERE cube = ? ORDER BY pos", (row["id"],)
+        )
+        return Cube(
+            id=row["id"],
+            container=row["container"],
+            container_name=row["cname"],
+            folder=row["folder"],
+            measure=row["measure"],
+            measure_type=row["measure_type"],
+            level=row["level"],
+            source=row["source"],
+            description=row["description"],
+            created=row["created"],
+            data_file=row["data_file"],
+            storage=row["storage"],
+            dims=tuple(_dim(d) for d in dims),
+            web_server=self.web_server,
+            provenance=row["provenance"],
+        )
+
+    def add_cube(self, new: NewCube) -> Cube:
+        """Create a cube from a staged array; the cube appears whole or not at all."""
+        expected = tuple(
+            d.size
+            for d in sorted(
+                (d for d in new.dims if not d.collapsed), key=lambda d: (not d.explicit, d.level)
+            )
+        )
+        if new.data.shape != expected:
+            new.data.discard()
+            raise ValueError(f"array shape {new.data.shape} does not match dimensions {expected}")
+        try:
+            with self.catalog.write() as db:
+                stamp = now()
+                cur = db.execute(
+                    "INSERT INTO cubes (container, measure, measure_type, level, source, "
+                    "description, created, data_file, storage, provenance, owner) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.container.id,
+                        new.measure,
+                        new.measure_type,
+                        new.level,
+                        new.source,
+                        new.description,
+                        stamp,
+                        new.data.name,
+                        new.data.dtype.str,
+                        new.provenance,
+                        new.owner,
+                    ),
+                )
+                cube_id = cur.lastrowid
+                db.executemany(
+                    "INSERT INTO cube_dims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            cube_id,
+                            i,
+                            d.name,
+                            d.type,
+                            d.size,
+                            int(d.explicit),
+                            d.level,
+                            d.hierarchy,
+                            d.concept_level,
+                            int(d.collapsed),
+                            _pack(d.values),
+                        )
+                        for i, d in enumerate(new.dims)
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO cube_parents VALUES (?, ?)", [(cube_id, p) for p in new.parents]
+                )
+                db.executemany(
+                    "INSERT INTO metadata (cube, variable, key, type, value, comment, modified, "
+                    "user, vocabulary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            cube_id,
+                            m.variable,
+                            m.key,
+                            m.type,
+                            m.value,
+                            m.comment,
+                            stamp,
+                            new.owner,
+                            m.vocabulary,
+                        )
+                        for m in new.metadata
+                    ],
+                )
+                new.data.publish()
+        except BaseException:
+            new.data.discard()
+            raise
+        return self.cube(cube_id)
+
+    def delete_cube(self, cube: Cube) -> None:
+        with self.catalog.write() as db:
+            db.execute("DELETE FROM cubes WHERE id = ?", (cube.id,))
+        self.arrays.remove(cube.data_file)
+
+    def data(self, cube: Cube) -> np.ndarray:
+        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure)."""
+        array = self.arrays.open(cube.data_file)
+        if array.shape != cube.shape:
+            raise StoreError(f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}")
+        return array
+
+    def parents(self, cube: Cube) -> list[int]:
+        return [
+            r[0]
+            for r in self.catalog.query(
+                "SELECT parent FROM cube_parents WHERE cube = ?", (cube.id,)
+            )
+        ]
+
+
+def _pack(values: np.ndarray | None) -> bytes | None:
+    if values is None:
+        return None
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(values), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _dim(row) -> Dim:
+    blob = row["vals"]
+    values = (
+        np.load(io.BytesIO(blob), allow_pickle=False) if blob else np.arange(1, row["size"] + 1)
+    )
+    return Dim(
+        name=row["name"],
+        type=row["type"],
+        size=row["size"],
+        explicit=bool(row["explicit"]),
+        level=row["level"],
+        values=values,
+        hierarchy=row["hierarchy"],
+        concept_level=row["concept_level"],
+        collapsed=bool(row["collapsed"]),
+    )

@@ -1,0 +1,100 @@
+"""The error hierarchy of ophsh.
+
+Every error a user can cause derives from :class:`OphshError` and carries a one-line message and
+an exit code. Exactly three places catch them: the interactive loop, the script runner and the
+protocol server. Anything else is a bug and is reported as an internal error.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "ExitCode",
+    "NotFoundError",
+    "OperatorError",
+    "OphshError",
+    "ParseError",
+    "StoreError",
+    "UnknownCommandError",
+    "ValidationError",
+]
+
+
+class ExitCode:
+    """Exit statuses, following oph_term where it has one."""
+
+    OK = 0
+    ERROR = 1  # an operator or the server answered with an error
+    TRANSPORT = 2  # the server could not be reached or answered garbage
+    UNKNOWN_COMMAND = 3
+    USAGE = 4  # bad command-line option
+    INVALID_PARAMETER = 8
+    INTERNAL = 70
+
+
+class OphshError(Exception):
+    """Base class: a failure the user can understand and act on."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class ParseError(OphshError):
+    """A line that the command grammar does not accept."""
+
+    exit_code = ExitCode.INVALID_PARAMETER
+
+    def __init__(self, message: str, *, column: int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.column = column
+
+
+class ValidationError(OphshError):
+    """A parameter that is unknown, missing or has a value the operator does not allow."""
+
+    exit_code = ExitCode.INVALID_PARAMETER
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operator: str | None = None,
+        param: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.operator = operator
+        self.param = param
+
+
+class UnknownCommandError(OphshError):
+    """A first word that is neither an operator, a built-in nor an alias."""
+
+    exit_code = ExitCode.UNKNOWN_COMMAND
+
+
+class NotFoundError(OphshError, LookupError):
+    """A cube, container, folder, file or variable that does not exist."""
+
+
+class OperatorError(OphshError):
+    """An operator ran and failed (the reply's status is ERROR)."""
+
+
+class BackendError(OphshError):
+    """The backend could not be used: server down, refused credentials, garbage reply."""
+
+    exit_code = ExitCode.TRANSPORT
+
+
+class StoreError(OphshError):
+    """The embedded store on disk cannot be opened or is not an ophsh store."""

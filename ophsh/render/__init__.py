@@ -1,0 +1,1 @@
+"""Turning response documents into something to look at."""

@@ -1,0 +1,86 @@
+"""Render a response document for people: grids as tables, texts as titled paragraphs.
+
+OPH_TERM_FORMAT picks the layout: ``classic`` (boxed tables), ``compact`` (no borders, no
+titles underlined), ``extended`` (each object announced with its objkey, plus the execution
+time and the source). The ``status`` object is not shown on success; failures are rendered by
+the caller as one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ophsh.document import Document, Grid
+
+__all__ = ["FORMATS", "render_document"]
+
+FORMATS = ("classic", "compact", "extended", "extended_compact")
+# Objects that only matter to machines, or that the status line already says.
+QUIET_KEYS = frozenset({"status"})
+
+
+def render_document(doc: Document, fmt: str = "classic") -> RenderableType:
+    """Everything a person wants to see in ``doc``, as one rich renderable."""
+    parts: list[RenderableType] = []
+    extended = fmt.startswith("extended")
+    compact = fmt.endswith("compact")
+    for obj in doc.objects:
+        key = obj.get("objkey", "")
+        if key in QUIET_KEYS:
+            continue
+        if extended:
+            parts.append(Text(f"[ {key} ]", style="bold blue"))
+        parts.extend(_object(doc, obj, compact=compact))
+    if extended and "execution_time" in doc.extra:
+        parts.append(Text(f"Execution time: {doc.extra['execution_time']} seconds", style="dim"))
+    return Group(*parts)
+
+
+def _object(doc: Document, obj: dict, *, compact: bool) -> Iterator[RenderableType]:
+    kind = obj.get("objclass")
+    key = obj.get("objkey", "")
+    if kind == "text":
+        for item in doc.texts(key):
+            yield from _text(item.title, item.message, compact=compact)
+    elif kind == "grid":
+        for grid in doc.grids(key):
+            yield _grid(grid, compact=compact)
+    else:
+        yield Text(f"{key}: a {kind} object (shown with -j)", style="dim")
+
+
+def _text(title: str, message: str | None, *, compact: bool) -> Iterator[RenderableType]:
+    if compact:
+        yield Text.assemble((title, "bold"), ": ", message or "")
+        return
+    yield Text(title, style="bold")
+    yield Text("\u00af" * len(title), style="dim")
+    if message:
+        yield Text(message.rstrip("\n"))
+    yield Text("")
+
+
+def _grid(grid: Grid, *, compact: bool) -> RenderableType:
+    table = Table(
+        title=None if compact else grid.title,
+        caption=grid.description,
+        box=None if compact else box.SQUARE,
+        show_edge=not compact,
+        header_style="bold",
+        title_style="bold",
+        title_justify="left",
+        pad_edge=not compact,
+    )
+    numeric = {"int", "long", "short", "byte", "float", "double"}
+    for name, kind in zip(grid.keys, grid.types, strict=False):
+        table.add_column(name, justify="right" if kind in numeric else "left", overflow="fold")
+    for row in grid.rows:
+        table.add_row(*row)
+    if not grid.rows:
+        return Group(table, Text("(no rows)", style="dim"), Text(""))
+    return Group(table, Text(""))

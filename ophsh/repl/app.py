@@ -1,0 +1,89 @@
+"""The interactive loop: read a line with prompt_toolkit, run it, show the outcome.
+
+A command continues over several lines while a ``[`` is open or a line ends with ``\\``; pasted
+text arrives whole. The line runs in a worker thread so that Ctrl-C can stop the operator
+(the backend is asked to cancel and nothing half-made is kept) without leaving the shell.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+
+from ophsh.shell.outcome import Outcome
+from ophsh.shell.printer import Printer
+from ophsh.shell.shell import Shell
+
+__all__ = ["needs_more", "run_repl"]
+
+BANNER = "ophsh {version} - Ophidia shell on the {backend} backend. Type help, or quit to leave."
+
+
+def needs_more(text: str) -> bool:
+    """True while the command is unfinished: an open '[' or a trailing backslash."""
+    return text.count("[") > text.count("]") or text.rstrip().endswith("\\")
+
+
+def _join(text: str) -> str:
+    lines = [line.strip() for line in text.split("\n")]
+    return "".join(line.removesuffix("\\") for line in lines)
+
+
+def _bindings(session_ref: list[PromptSession]) -> KeyBindings:
+    keys = KeyBindings()
+
+    @keys.add("enter", filter=Condition(lambda: needs_more(session_ref[0].default_buffer.text)))
+    def _newline(event) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return keys
+
+
+def _prompt(shell: Shell) -> str:
+    cwd = shell.state.get("OPH_CWD") or "/"
+    return f"[{shell.backend.label}] {cwd} >> "
+
+
+def _run_interruptibly(shell: Shell, line: str) -> Outcome:
+    result: list[Outcome] = []
+    worker = threading.Thread(target=lambda: result.append(shell.run_line(line)), daemon=True)
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.1)
+        except KeyboardInterrupt:
+            shell.backend.interrupt()
+            print("^C  stopping...")
+    return result[0]
+
+
+def run_repl(shell: Shell, printer: Printer, history_path: Path | None, version: str) -> int:
+    """Run until quit or Ctrl-D; return the exit status."""
+    history = FileHistory(str(history_path)) if history_path else InMemoryHistory()
+    ref: list[PromptSession] = []
+    session: PromptSession = PromptSession(
+        history=history, key_bindings=_bindings(ref), multiline=False, enable_history_search=True
+    )
+    ref.append(session)
+    printer.note(BANNER.format(version=version, backend=shell.backend.label))
+    while True:
+        try:
+            text = session.prompt(_prompt(shell))
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        line = _join(text)
+        if not line.strip():
+            continue
+        outcome = _run_interruptibly(shell, line)
+        printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
+        if outcome.quit:
+            break
+    printer.note("Bye!")
+    return 0

@@ -1,0 +1,131 @@
+"""One shell: turns a line into a built-in, an alias or an operator call on a backend.
+
+Dispatch order (as oph_term): built-in, alias, then operator (``oph_`` optional). Only the first
+word is looked up as an alias; its expansion is dispatched again. Operator lines get their
+variables substituted, are parsed and validated against the operator's specification, receive
+the context arguments the user left out (session, cwd, cdd, current cube...), and go to the
+backend; the reply then updates the shell's variables.
+"""
+
+from __future__ import annotations
+
+from ophsh.backend import Backend, ProgressCallback
+from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
+from ophsh.shell.builtins import BUILTINS
+from ophsh.shell.history import History
+from ophsh.shell.outcome import Outcome
+from ophsh.shell.state import ShellState
+from ophsh.spec import OperatorSpec, Specs
+from ophsh.syntax import (
+    OperatorCall,
+    expand_alias,
+    is_group,
+    missing_mandatory,
+    parse_request,
+    repair,
+    resolve_operator,
+    split_values,
+    split_words,
+    strip_comment,
+    validate,
+)
+
+__all__ = ["Shell"]
+
+MAX_ALIAS_DEPTH = 50
+# Arguments filled from variables when the user leaves them out, in oph_term's order.
+CONTEXT = (
+    ("sessionid", "OPH_SESSION_ID"),
+    ("exec_mode", "OPH_EXEC_MODE"),
+    ("ncores", "OPH_NCORES"),
+    ("cube", "OPH_DATACUBE"),
+    ("cwd", "OPH_CWD"),
+    ("cdd", "OPH_CDD"),
+    ("host_partition", "OPH_HOST_PARTITION"),
+)
+HEADER_ARGS = frozenset({"sessionid", "exec_mode"})
+
+
+class Shell:
+    """Runs lines against a backend, keeping variables, aliases and history."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        specs: Specs,
+        *,
+        state: ShellState | None = None,
+        history: History | None = None,
+    ) -> None:
+        self.backend = backend
+        self.specs = specs
+        self.state = state or ShellState(specs)
+        self.history = history or History(None)
+        self.progress: ProgressCallback | None = None
+
+    def start(self) -> None:
+        """Resume the backend's session, cwd, cdd and last cube."""
+        self.state.resume(self.backend.start())
+
+    def run_line(self, line: str, *, depth: int = 0) -> Outcome:
+        """Run one line; errors come back in the outcome, never as exceptions."""
+        try:
+            return self._dispatch(line, depth)
+        except OphshError as err:
+            return Outcome(request=line.strip(), error=err)
+
+    def _dispatch(self, line: str, depth: int) -> Outcome:
+        text = strip_comment(line)
+        if not text:
+            return Outcome()
+        word, _, rest = text.partition(" ")
+        word = word.strip()
+        if "\t" in word:
+            word, _, more = word.partition("\t")
+            rest = f"{more} {rest}"
+        if word in BUILTINS:
+            return BUILTINS[word](self, rest.strip())
+        if word in self.state.aliases:
+            if depth >= MAX_ALIAS_DEPTH:
+                raise OphshError(f"alias '{word}' expands into itself too many times")
+            expanded = expand_alias(self.state.aliases[word], split_words(rest))
+            return self._dispatch(expanded, depth + 1)
+        if word.startswith((".", "/")):
+            raise UnknownCommandError(
+                f"'{word}' looks like a workflow file; submitting workflows is not available yet"
+            )
+        return self.run_operator(text)
+
+    def run_operator(self, text: str) -> Outcome:
+        """Expand, parse, validate, complete and submit an operator line."""
+        expanded = self.state.expand(text)
+        try:
+            request = parse_request(expanded)
+            spec = resolve_operator(request.operator, self.specs)
+            call, _ = validate(request, self.specs, strict=True)
+        except (ParseError, UnknownCommandError, ValidationError) as err:
+            fixed = repair(expanded, self.specs)
+            if fixed and fixed != expanded:
+                err.hint = f"did you mean: {fixed}"
+            raise
+        call = self._with_context(spec, call)
+        missing = missing_mandatory(spec, call)
+        if missing:
+            param = missing[0]
+            hint = "no current cube: OPH_DATACUBE is empty" if param.name == "cube" else None
+            raise ValidationError(
+                f"{spec.name} needs {param.name}=", operator=spec.name, param=param.name, hint=hint
+            )
+        reply = self.backend.submit(call, progress=self.progress)
+        cube = call.get("cube") or ""
+        self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
+        return Outcome(request=call.to_line(), reply=reply)
+
+    def _with_context(self, spec: OperatorSpec, call: OperatorCall) -> OperatorCall:
+        for key, variable in CONTEXT:
+            value = self.state.get(variable)
+            if call.has(key) or not value:
+                continue
+            if key in HEADER_ARGS or spec.param(key) is not None:
+                call = call.with_arg(key, value)
+        return call

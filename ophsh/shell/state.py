@@ -1,0 +1,125 @@
+"""The shell's own state: variables and aliases, and how a reply updates them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ophsh.backend import Reply, StartState
+from ophsh.errors import NotFoundError, ValidationError
+from ophsh.spec import Specs
+from ophsh.syntax import substitute
+
+__all__ = ["ShellState", "check_name", "parse_assignment"]
+
+HIDDEN = frozenset({"OPH_PASSWD"})
+
+
+def check_name(name: str, what: str, reserved: frozenset[str] = frozenset()) -> None:
+    """Names may not start with oph_, '/' or '.', nor be all digits (as in oph_term)."""
+    if not name or not name.replace("_", "a").isalnum():
+        raise ValidationError(f"'{name}' is not a valid {what} name (letters, digits and _)")
+    if name.startswith(("oph_", "/", ".")) or name.isdigit():
+        raise ValidationError(f"a {what} name may not start with oph_ nor be a number: '{name}'")
+    if name in reserved:
+        raise ValidationError(f"'{name}' is a built-in command and cannot be a {what}")
+
+
+def parse_assignment(text: str) -> tuple[str, str, bool]:
+    """``NAME=value`` or ``NAME:=value`` -> (name, value, expand now?). Quotes are dropped."""
+    text = text.strip()
+    if "=" not in text:
+        raise ValidationError(f"expected NAME=value, got '{text}'")
+    name, _, value = text.partition("=")
+    expand = name.endswith(":")
+    name = name.rstrip(":").strip()
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return name, value, expand
+
+
+class ShellState:
+    """Variables (predefined and user) and aliases of one shell."""
+
+    def __init__(self, specs: Specs, environ: Mapping[str, str] | None = None) -> None:
+        self.specs = specs
+        self.variables: dict[str, str] = {
+            name: var.default for name, var in specs.variables.items() if var.default is not None
+        }
+        self.aliases: dict[str, str] = {name: a.body for name, a in specs.aliases.items()}
+        self._load_environment(os.environ if environ is None else environ)
+
+    def _load_environment(self, environ: Mapping[str, str]) -> None:
+        for key, value in environ.items():
+            if key in self.specs.variables:
+                self.variables[key] = value
+            elif key.startswith("OPH_TERM_USERVAR_") and "=" in value:
+                name, _, val = value.partition("=")
+                self.variables[name.strip()] = val
+            elif key.startswith("OPH_TERM_ALIAS_") and "=" in value:
+                name, _, val = value.partition("=")
+                self.aliases[name.strip()] = val
+
+    # -- variables ------------------------------------------------------------------------
+    def get(self, name: str) -> str | None:
+        return self.variables.get(name)
+
+    def require(self, name: str) -> str:
+        if name not in self.variables:
+            raise NotFoundError(f"variable {name} not found")
+        return self.variables[name]
+
+    def set(self, name: str, value: str) -> None:
+        self.variables[name] = value
+
+    def unset(self, name: str) -> None:
+        if self.variables.pop(name, None) is None:
+            raise NotFoundError(f"variable {name} not found")
+
+    def expand(self, text: str) -> str:
+        return substitute(text, self.variables.get)
+
+    def listing(self) -> list[tuple[str, str]]:
+        """Predefined variables in their fixed order, then user ones; the password masked."""
+        out = []
+        for name in self.specs.variables:
+            value = self.variables.get(name, "")
+            out.append((name, "***" if name in HIDDEN and value else value))
+        out += [(k, v) for k, v in self.variables.items() if k not in self.specs.variables]
+        return out
+
+    # -- following the backend ------------------------------------------------------------
+    def resume(self, start: StartState) -> None:
+        for name, value in (
+            ("OPH_SESSION_ID", start.session),
+            ("OPH_CWD", start.cwd or "/"),
+            ("OPH_CDD", start.cdd or "/"),
+            ("OPH_DATACUBE", start.datacube),
+        ):
+            if value:
+                self.variables[name] = value
+            else:
+                self.variables.pop(name, None)
+
+    def follow(self, reply: Reply, *, massive: bool) -> None:
+        """Update session, cwd, cdd and the current cube from a reply, as oph_term does."""
+        session = reply.session
+        if session:
+            if session != self.variables.get("OPH_SESSION_ID"):
+                self.variables["OPH_CWD"] = "/"
+            self.variables["OPH_SESSION_ID"] = session
+        doc = reply.document
+        if doc is None:
+            return
+        if massive:
+            self.variables.pop("OPH_DATACUBE", None)
+        elif doc.output_cube:
+            self.variables["OPH_DATACUBE"] = doc.output_cube
+        if doc.cwd:
+            self.variables["OPH_CWD"] = doc.cwd
+        if doc.cdd:
+            self.variables["OPH_CDD"] = doc.cdd
+        token = doc.extra.get("access_token")
+        if token:
+            self.variables["OPH_TOKEN"] = token

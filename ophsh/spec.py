@@ -1,0 +1,235 @@
+"""Operator, alias, built-in and variable specifications, read from ``grammar/``.
+
+This module is the only reader of ``grammar/``. Ophidia's own facts (``operators.json``) are kept
+verbatim; our additions (help text, value kinds, examples) sit beside them in TOML files and are
+merged here into frozen records that validation, completion, help, the server and the engine
+registry all share.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+__all__ = [
+    "AliasSpec",
+    "BuiltinSpec",
+    "OperatorSpec",
+    "ParamSpec",
+    "Specs",
+    "VariableSpec",
+    "closest",
+    "grammar_dir",
+    "load_specs",
+]
+
+# Parameters the server and the clients manage themselves; never shown as completions first.
+SYSTEM_PARAMS = frozenset(
+    {"sessionid", "exec_mode", "ncores", "nthreads", "schedule", "save", "objkey_filter"}
+)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of an operator, as Ophidia declares it, plus how ophsh treats its value."""
+
+    name: str
+    type: str  # Ophidia's type: string, int, real or char
+    mandatory: bool
+    default: str | None
+    values: tuple[str, ...] | None
+    multivalue: bool
+    minvalue: str | None = None
+    maxvalue: str | None = None
+    allownot: bool = False
+    kind: str = "text"  # ours: cube, container, folder, file, dir, metadata_key, dimension, text
+    help: str = ""
+
+    @property
+    def is_system(self) -> bool:
+        return self.name in SYSTEM_PARAMS
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    """An operator: Ophidia's facts and, when ophsh documents it, our help and example."""
+
+    name: str
+    category: str
+    summary: str
+    permission: str
+    params: tuple[ParamSpec, ...]
+    help: str = ""
+    example: str = ""
+    family: str = ""  # the engine family that implements it ("" = not in the embedded store)
+    _index: dict[str, ParamSpec] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({p.name: p for p in self.params})
+
+    def param(self, name: str) -> ParamSpec | None:
+        return self._index.get(name)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def short_name(self) -> str:
+        return self.name.removeprefix("oph_")
+
+
+@dataclass(frozen=True)
+class AliasSpec:
+    name: str
+    body: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class BuiltinSpec:
+    name: str
+    usage: str
+    summary: str
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    name: str
+    default: str | None
+    summary: str
+    values: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Specs:
+    """Everything ``grammar/`` declares, indexed by name."""
+
+    operators: dict[str, OperatorSpec]
+    aliases: dict[str, AliasSpec]
+    builtins: dict[str, BuiltinSpec]
+    variables: dict[str, VariableSpec]
+    grammar_text: str
+
+    def operator(self, name: str) -> OperatorSpec | None:
+        """The operator called ``name``, with or without the ``oph_`` prefix, any case."""
+        key = name.lower()
+        if not key.startswith("oph_"):
+            key = "oph_" + key
+        return self.operators.get(key)
+
+    @property
+    def implemented(self) -> dict[str, OperatorSpec]:
+        return {name: op for name, op in self.operators.items() if op.family}
+
+
+def grammar_dir() -> Path:
+    """Where ``grammar/`` lives: inside an installed wheel, else at the top of the checkout."""
+    packaged = resources.files("ophsh") / "_grammar"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parent.parent / "grammar"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("the ophsh grammar files are missing from this installation")
+
+
+def _read_toml(path: Path) -> dict:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _param(raw: dict, kinds: dict[str, str], overlay: dict) -> ParamSpec:
+    name = raw["name"]
+    extra = overlay.get(name, {})
+    if isinstance(extra, str):
+        extra = {"help": extra}
+    values = tuple(raw["values"]) if raw.get("values") else None
+    kind = extra.get("kind") or kinds.get(name) or ("enum" if values else "text")
+    return ParamSpec(
+        name=name,
+        type=raw["type"],
+        mandatory=bool(raw["mandatory"]),
+        default=raw.get("default"),
+        values=values,
+        multivalue=bool(raw["multivalue"]),
+        minvalue=raw.get("minvalue"),
+        maxvalue=raw.get("maxvalue"),
+        allownot=bool(raw.get("allownot", False)),
+        kind=kind,
+        help=extra.get("help", ""),
+    )
+
+
+def _operators(root: Path) -> dict[str, OperatorSpec]:
+    facts = json.loads((root / "operators.json").read_text())
+    kinds = _read_toml(root / "kinds.toml")["params"]
+    overlays: dict[str, dict] = {}
+    for path in sorted((root / "operators").glob("*.toml")):
+        for name, body in _read_toml(path).items():
+            if name in overlays:
+                raise ValueError(f"{path.name}: {name} is documented twice")
+            overlays[name] = {**body, "family": body.get("family", path.stem)}
+    unknown = set(overlays) - set(facts)
+    if unknown:
+        raise ValueError(f"grammar overlays name unknown operators: {sorted(unknown)}")
+    operators = {}
+    for name, raw in facts.items():
+        overlay = overlays.get(name, {})
+        param_overlay = overlay.get("params", {})
+        stray = set(param_overlay) - {p["name"] for p in raw["params"]}
+        if stray:
+            raise ValueError(f"{name}: overlay documents unknown parameters {sorted(stray)}")
+        operators[name] = OperatorSpec(
+            name=name,
+            category=raw.get("category", ""),
+            summary=raw.get("summary", ""),
+            permission=raw.get("permission", "read"),
+            params=tuple(_param(p, kinds, param_overlay) for p in raw["params"]),
+            help=overlay.get("help", "").strip(),
+            example=overlay.get("example", "").strip(),
+            family=overlay.get("family", "") if overlay.get("implemented", True) else "",
+        )
+    return operators
+
+
+@cache
+def load_specs(root: Path | None = None) -> Specs:
+    """Read and merge every specification under ``root`` (default: :func:`grammar_dir`)."""
+    root = root or grammar_dir()
+    aliases = {
+        name: AliasSpec(name, body["body"], body.get("help", ""))
+        for name, body in _read_toml(root / "aliases.toml").items()
+    }
+    builtins = {
+        name: BuiltinSpec(name, body["usage"], body["summary"], body.get("help", "").strip())
+        for name, body in _read_toml(root / "builtins.toml").items()
+    }
+    variables = {
+        name: VariableSpec(
+            name,
+            body.get("default"),
+            body["summary"],
+            tuple(body["values"]) if "values" in body else None,
+        )
+        for name, body in _read_toml(root / "variables.toml").items()
+    }
+    return Specs(
+        operators=_operators(root),
+        aliases=aliases,
+        builtins=builtins,
+        variables=variables,
+        grammar_text=(root / "command.lark").read_text(),
+    )
+
+
+def closest(word: str, choices: list[str] | tuple[str, ...], cutoff: float = 0.6) -> str | None:
+    """The choice most like ``word`` (for "did you mean"), or None when nothing is close."""
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return matches[0] if matches else None

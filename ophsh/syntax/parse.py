@@ -1,0 +1,162 @@
+"""Parse an operator line into a :class:`Request`, with the grammar of ``grammar/command.lark``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ophsh.errors import ParseError
+from ophsh.spec import load_specs
+
+__all__ = ["Argument", "Request", "is_group", "parse_arguments", "parse_request", "split_values"]
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One ``key=value`` pair; the value is the raw text, trimmed, brackets kept."""
+
+    key: str
+    value: str
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Request:
+    """An operator line: the operator word as typed and its arguments in order."""
+
+    operator: str
+    arguments: tuple[Argument, ...]
+    text: str
+
+    def get(self, key: str) -> str | None:
+        for arg in self.arguments:
+            if arg.key == key:
+                return arg.value
+        return None
+
+    def keys(self) -> list[str]:
+        return [a.key for a in self.arguments]
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(
+        load_specs().grammar_text,
+        start=["request", "arguments"],
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+def parse_request(text: str) -> Request:
+    """Parse ``oph_operator key=value;...`` (the first word is not checked against the specs)."""
+    tree = _parse(text, "request")
+    name = tree.children[0]
+    assert isinstance(name, Token)
+    arguments: tuple[Argument, ...] = ()
+    if len(tree.children) > 1:
+        args_tree = tree.children[1]
+        assert isinstance(args_tree, Tree)
+        arguments = _arguments(args_tree, text)
+    return Request(str(name), arguments, text)
+
+
+def parse_arguments(text: str) -> tuple[Argument, ...]:
+    """Parse ``key=value;key=value`` alone, e.g. the inside of a bracket filter."""
+    if not text.strip(" ;\t"):
+        return ()
+    return _arguments(_parse(text, "arguments"), text)
+
+
+def _parse(text: str, start: str) -> Tree:
+    try:
+        return _parser().parse(text, start=start)
+    except UnexpectedInput as err:
+        raise _explain(err, text) from None
+
+
+def _arguments(tree: Tree, text: str) -> tuple[Argument, ...]:
+    out = []
+    for pair in tree.children:
+        assert isinstance(pair, Tree)
+        key, value = pair.children
+        assert isinstance(key, Token) and isinstance(value, Tree)
+        raw = text[value.meta.start_pos : value.meta.end_pos] if value.children else ""
+        out.append(Argument(str(key), raw.strip(), key.column or 0))
+    return tuple(out)
+
+
+def _explain(err: UnexpectedInput, text: str) -> ParseError:
+    """Turn a lark error into one sentence a user can act on."""
+    column = getattr(err, "column", None)
+    where = f" at column {column}" if isinstance(column, int) and column > 0 else ""
+    if isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
+        if text.count("[") > text.count("]"):
+            return ParseError("unclosed '[' in a value", column=column, hint="add the missing ']'")
+        prev = _word_before(text, len(text))
+        return ParseError(f"expected '=' after '{prev}'", column=column, hint=f"write {prev}=VALUE")
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        if token.type == "RSQB":
+            return ParseError(f"']' without a matching '['{where}", column=column)
+        if token.type == "EQUAL" or str(token).startswith("="):
+            return ParseError(f"missing parameter name before '='{where}", column=column)
+        if "EQUAL" in err.expected:
+            prev = _word_before(text, token.start_pos or 0)
+            return ParseError(
+                f"expected '=' after '{prev}'{where}",
+                column=column,
+                hint="parameters are written key=value and separated by ';'",
+            )
+        return ParseError(f"unexpected '{token}'{where}", column=column)
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        if char == "]":
+            return ParseError(f"']' without a matching '['{where}", column=column)
+        if char == "[":
+            return ParseError(
+                f"a '[' group must follow '='{where}",
+                column=column,
+                hint="write key=[...]",
+            )
+        return ParseError(f"unexpected character {char!r}{where}", column=column)
+    return ParseError(f"cannot read this command{where}", column=column)
+
+
+def _word_before(text: str, pos: int) -> str:
+    words = text[:pos].replace(";", " ").split()
+    return words[-1] if words else text.strip()
+
+
+def is_group(value: str) -> bool:
+    """True when the whole value is one bracket group, e.g. ``[container=c;level=0]``."""
+    if not (value.startswith("[") and value.endswith("]")):
+        return False
+    depth = 0
+    for i, char in enumerate(value):
+        depth += char == "["
+        depth -= char == "]"
+        if depth == 0 and i < len(value) - 1:
+            return False
+    return depth == 0
+
+
+def split_values(value: str) -> list[str]:
+    """Split a multi-value on ``|`` outside brackets: ``a|[x|y]|b`` -> ``a``, ``[x|y]``, ``b``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(value):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+        elif char == "|" and depth == 0:
+            parts.append(value[start:i].strip())
+            start = i + 1
+    parts.append(value[start:].strip())
+    return parts
