@@ -108,17 +108,20 @@ def _parent_id(pid: str) -> int | None:
 
 
 def _metadata_match(ctx: OpContext, cube: Cube, pairs: list[tuple[str, str | None]]) -> bool:
+    """Every pair holds: the cube has key K (with value V); ``!K`` / ``!V`` ask for the opposite."""
     for key, value in pairs:
+        key_negated, key = _negated(key)
+        value_negated, value = _negated(value) if value is not None else (False, None)
         if value is None:
-            row = ctx.store.catalog.one(
+            found = ctx.store.catalog.one(
                 "SELECT 1 FROM metadata WHERE cube = ? AND key = ?", (cube.id, key)
             )
         else:
-            row = ctx.store.catalog.one(
+            found = ctx.store.catalog.one(
                 "SELECT 1 FROM metadata WHERE cube = ? AND key = ? AND value = ?",
                 (cube.id, key, value),
             )
-        if row is None:
+        if (found is None) != (key_negated or value_negated):
             return False
     return True
 

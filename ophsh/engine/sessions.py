@@ -195,10 +195,10 @@ class Sessions:
         )
         if row is None:
             raise NotFoundError(f"workflow {workflow} does not exist in this session")
-        return Job(**{k: row[k] for k in row})
+        return Job(**dict(row))
 
     def jobs(self, session: Session) -> list[Job]:
         rows = self.catalog.query(
             "SELECT * FROM jobs WHERE session = ? ORDER BY workflow", (session.id,)
         )
-        return [Job(**{k: r[k] for k in r}) for r in rows]
+        return [Job(**dict(r)) for r in rows]

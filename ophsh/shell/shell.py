@@ -99,9 +99,11 @@ class Shell:
     def run_operator(self, text: str) -> Outcome:
         """Expand, parse, validate, complete and submit an operator line."""
         expanded = self.state.expand(text)
+        if not expanded.strip():
+            return Outcome(request=text)
         try:
+            spec = resolve_operator(expanded.split(None, 1)[0], self.specs)
             request = parse_request(expanded)
-            spec = resolve_operator(request.operator, self.specs)
             call, _ = validate(request, self.specs, strict=True)
         except (ParseError, UnknownCommandError, ValidationError) as err:
             fixed = repair(expanded, self.specs)

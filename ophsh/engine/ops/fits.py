@@ -29,7 +29,10 @@ __all__ = ["STRUCTURAL_KEYS", "exportfits", "header_metadata", "importfits"]
 STRUCTURAL_KEYS = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|BZERO|BSCALE|END|PCOUNT|GCOUNT|XTENSION|CHECKSUM|DATASUM)$"
 )
-_IMPORT_TYPES = {"u1": "short"}  # values 0..255 would not fit Ophidia's signed byte
+# Ophidia's measure type for each pixel type astropy gives after BZERO/BSCALE (CFITSIO's
+# "equivalent type"); unsigned and signed-byte images become double there. 8-bit images (0..255)
+# are "short" here, because Ophidia's signed byte would wrap values above 127.
+_IMPORT_TYPES = {"u1": "short", "u2": "double", "u4": "double", "u8": "double", "i1": "double"}
 
 
 # -- import -------------------------------------------------------------------------------

@@ -1,0 +1,154 @@
+"""Built-ins, aliases, variables and how replies update them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ophsh.errors import ExitCode
+from ophsh.shell.state import ShellState
+
+
+def test_help_lists_commands_and_explains_each_kind_of_name(run):
+    text = run("help").text
+    assert "setenv NAME=value" in text and "ll " in text and "OPH_DATACUBE" in text
+    assert "usage" not in run("help setenv").text.lower() or ":=" in run("help setenv").text
+    assert "oph_list path=$1;level=2;" in run("help ll").text
+    assert "last cube produced" in run("help OPH_DATACUBE").text
+    page = run("help importfits").text
+    assert page.startswith("oph_importfits - ") and "src_path" in page and "sessionid" not in page
+
+
+def test_help_for_an_unknown_name_fails(shell):
+    out = shell.run_line("help frobnicate")
+    assert not out.ok and "no help for 'frobnicate'" in out.message
+
+
+def test_setenv_keeps_the_text_and_colon_equals_expands_now(shell, run):
+    run("setenv a=1")
+    run("setenv live=$a")
+    run("setenv fixed:=$a")
+    run("setenv a=2")
+    assert run("getenv live").text == "$a"
+    assert shell.state.expand("$live/$fixed") == "2/1"
+
+
+def test_setenv_rules(shell):
+    for bad in ("setenv oph_x=1", "setenv 123=1", "setenv novalue"):
+        out = shell.run_line(bad)
+        assert not out.ok and out.exit_code == ExitCode.INVALID_PARAMETER, bad
+
+
+def test_quoted_values(run, shell):
+    run('setenv title="two words"')
+    assert shell.state.get("title") == "two words"
+
+
+def test_getenv_unsetenv_and_env(shell, run):
+    run("setenv x=5")
+    assert "x=5" in run("env").text.splitlines()
+    run("unsetenv x")
+    out = shell.run_line("getenv x")
+    assert not out.ok and "variable x not found" in out.message
+    assert not shell.run_line("unsetenv x").ok
+
+
+def test_env_shows_predefined_variables_first_and_hides_the_password(shell, run):
+    shell.state.set("OPH_PASSWD", "secret")
+    lines = run("env").text.splitlines()
+    assert lines[0].startswith("OPH_TERM_PS1=")
+    assert "OPH_PASSWD=***" in lines and "secret" not in "\n".join(lines)
+    assert "OPH_EXEC_MODE=sync" in lines
+
+
+def test_aliases_can_be_listed_defined_used_and_removed(shell, run):
+    assert "ll=oph_list path=$1;level=2;" in run("alias").text.splitlines()
+    run("setalias lsc=oph_list level=$1;")
+    assert run("getalias lsc").text == "oph_list level=$1;"
+    out = run("lsc 1")
+    assert out.reply.document.grid("list").keys == ("T", "PATH")
+    run("unsetalias lsc")
+    assert not shell.run_line("getalias lsc").ok
+    out = shell.run_line("lsc 1")
+    assert not out.ok and out.exit_code == ExitCode.UNKNOWN_COMMAND
+
+
+def test_an_alias_may_not_shadow_a_builtin(shell):
+    out = shell.run_line("setalias help=oph_list")
+    assert not out.ok and "built-in" in out.message
+
+
+def test_self_referencing_alias_is_stopped(shell, run):
+    run("setalias loop=loop")
+    out = shell.run_line("loop")
+    assert not out.ok and "too many times" in out.message
+
+
+@pytest.mark.parametrize(
+    ("alias", "operator"),
+    [
+        ("ls", "oph_list"),
+        ("ll", "oph_list"),
+        ("lr", "oph_list"),
+        ("lsd", "oph_fs"),
+        ("man oph_list", "oph_man"),
+        ("pwd", None),
+        ("pdd", None),
+    ],
+)
+def test_default_aliases_run(run, alias, operator):
+    out = run(alias)
+    if operator is None:
+        assert out.text  # pwd and pdd print a path
+    else:
+        assert out.request.startswith(operator)
+
+
+def test_pwd_follows_cd(run):
+    run("mkdir a")
+    run("cd a")
+    assert run("pwd").text == "/a"
+
+
+def test_context_arguments_are_filled_in(shell, run):
+    sent = run("ll").request
+    for key in ("sessionid=", "exec_mode=sync", "cwd=/"):
+        assert key in sent
+    assert "cdd=" not in sent  # oph_list has no cdd parameter
+    assert "cube=" not in sent  # and there is no current cube yet
+    assert "cdd=" in run("lsd").request
+
+
+def test_user_variables_and_aliases_from_the_environment(specs):
+    state = ShellState(
+        specs,
+        environ={
+            "OPH_TERM_USERVAR_1": "night=/data/2016-06-06",
+            "OPH_TERM_ALIAS_X": "lll=oph_list level=3;",
+            "OPH_EXEC_MODE": "async",
+        },
+    )
+    assert state.get("night") == "/data/2016-06-06"
+    assert state.aliases["lll"] == "oph_list level=3;"
+    assert state.get("OPH_EXEC_MODE") == "async"
+
+
+def test_version_history_clear_and_quit(shell, run):
+    assert "ophsh" in run("version").text and "embedded" in run("version").text
+    assert run("clear").clear
+    assert run("quit").quit and run("exit").quit
+    assert run("history").text == ""
+
+
+def test_unknown_command_says_so(shell):
+    out = shell.run_line("frobnicate now")
+    assert not out.ok and "unknown command or operator 'frobnicate'" in out.message
+    assert out.exit_code == ExitCode.UNKNOWN_COMMAND
+
+
+def test_missing_current_cube_is_explained(shell):
+    out = shell.run_line("oph_cubeschema")
+    assert not out.ok and "needs cube=" in out.message and "OPH_DATACUBE" in out.message
+
+
+def test_comments_and_blank_lines_do_nothing(run):
+    assert run("   ").ok and run("# just a note").ok
