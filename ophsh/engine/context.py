@@ -132,6 +132,38 @@ class OpContext:
         self.outputs["cube"] = cube.pid
         return cube
 
+    def derive(
+        self,
+        source: Cube,
+        *,
+        dims: Sequence[Dim],
+        objkey: str,
+        data: np.ndarray | None = None,
+        staged=None,
+        container: str | None = None,
+        description: str = "",
+        measure: str | None = None,
+        measure_type: str | None = None,
+        parents: Sequence[Cube] = (),
+    ) -> Cube:
+        """A cube computed from ``source``, as Ophidia makes them: one level up, in the
+        source's container unless ``container`` names another, with the source's metadata."""
+        target = self.container(container) if container else self.store.container(source.container)
+        return self.make_cube(
+            container=target,
+            measure=measure or source.measure,
+            measure_type=measure_type or source.measure_type,
+            dims=dims,
+            data=data,
+            staged=staged,
+            level=source.level + 1,
+            source=source.source,
+            description=description,
+            metadata=self.store.metadata_items(source),
+            parents=parents or [source],
+            objkey=objkey,
+        )
+
 
 Handler = Callable[[OpContext, Params], None]
 

@@ -346,6 +346,20 @@ class Store:
             raise StoreError(f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}")
         return array
 
+    def metadata_items(self, cube: Cube) -> list[MetadataItem]:
+        """The cube's metadata, in insertion order, ready to be copied to another cube."""
+        rows = self.catalog.query(
+            "SELECT variable, key, type, value, comment, vocabulary FROM metadata "
+            "WHERE cube = ? ORDER BY id",
+            (cube.id,),
+        )
+        return [
+            MetadataItem(
+                r["key"], r["value"], r["type"], r["variable"], r["comment"], r["vocabulary"]
+            )
+            for r in rows
+        ]
+
     def parents(self, cube: Cube) -> list[int]:
         return [
             r[0]
