@@ -95,3 +95,31 @@ def test_list_level_three_shows_measure_level_and_source(shell, run, tmp_path):
 def test_storage_levels_are_refused_clearly(shell):
     out = shell.run_line("oph_list level=5")
     assert not out.ok and "database storage" in out.message
+
+
+def test_move_and_rename_a_container(shell, run):
+    run("oph_createcontainer container=night;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    run("mkdir archive")
+    run("mv night night1")
+    assert ["c", "night1"] in rows(run("ls"), "list")
+    run("mv night1 archive")
+    assert ["c", "night1"] in rows(run("ls archive"), "list")
+    run("mv archive/night1 /archive/n2016")
+    assert ["c", "n2016"] in rows(run("ls /archive"), "list")
+    run("oph_createcontainer container=other;dim=x")
+    out = shell.run_line("mv other archive/n2016")
+    assert not out.ok and "already exists" in out.message
+
+
+def test_containerschema_lists_declared_dimensions(run):
+    run(
+        "oph_createcontainer container=night;dim=NAXIS2|NAXIS1;dim_type=int|int;"
+        "description=first night"
+    )
+    doc = run("oph_containerschema container=night").reply.document
+    assert doc.grid("containerschema_info").rows[0][:2] == ("night", "first night")
+    dims = doc.grid("containerschema_diminfo")
+    assert [r[:3] for r in dims.rows] == [
+        ("NAXIS2", "int", "oph_base"),
+        ("NAXIS1", "int", "oph_base"),
+    ]

@@ -14,6 +14,8 @@ __all__ = ["HANDLERS"]
 HANDLERS: dict[str, Handler] = {
     "oph_createcontainer": containers.createcontainer,
     "oph_deletecontainer": containers.deletecontainer,
+    "oph_movecontainer": containers.movecontainer,
+    "oph_containerschema": containers.containerschema,
     "oph_folder": folders.folder,
     "oph_list": folders.list_,
     "oph_fs": folders.fs,

@@ -177,6 +177,20 @@ class Store:
                 [(container.id, start + i, n, t, h) for i, (n, t, h) in enumerate(dims)],
             )
 
+    def move_container(self, container: Container, folder: int, name: str) -> None:
+        with self.catalog.write() as db:
+            taken = db.execute(
+                "SELECT 1 FROM containers WHERE folder = ? AND name = ? AND id != ? "
+                "UNION SELECT 1 FROM folders WHERE parent = ? AND name = ?",
+                (folder, name, container.id, folder, name),
+            ).fetchone()
+            if taken:
+                raise OperatorError(f"container or folder '{name}' already exists there")
+            db.execute(
+                "UPDATE containers SET folder = ?, name = ? WHERE id = ?",
+                (folder, name, container.id),
+            )
+
     def delete_container(self, container: Container, *, force: bool) -> list[str]:
         """Delete a container; with ``force`` its cubes go too. Returns the deleted cube PIDs."""
         with self.catalog.write() as db:

@@ -1,13 +1,15 @@
-"""oph_createcontainer and oph_deletecontainer."""
+"""Containers: oph_createcontainer, oph_deletecontainer, oph_movecontainer, oph_containerschema."""
 
 from __future__ import annotations
+
+import posixpath
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import MEASURE_DTYPES
 from ophsh.engine.params import Params
-from ophsh.errors import ValidationError
+from ophsh.errors import OphshError, ValidationError
 
-__all__ = ["createcontainer", "deletecontainer"]
+__all__ = ["containerschema", "createcontainer", "deletecontainer", "movecontainer"]
 
 
 def _per_dim(p: Params, name: str, count: int) -> list[str]:
@@ -48,3 +50,54 @@ def deletecontainer(ctx: OpContext, p: Params) -> None:
     pid = p.opt("container_pid")
     container = ctx.container(pid or p.str("container"))
     ctx.store.delete_container(container, force=p.yes("force"))
+
+
+def movecontainer(ctx: OpContext, p: Params) -> None:
+    """Rename a container or move it to another folder: container=OLD|NEW."""
+    names = p.list("container")
+    if len(names) != 2:
+        raise ValidationError("oph_movecontainer needs container=OLD|NEW", param="container")
+    container = ctx.container(names[0])
+    target = names[1].strip()
+    tree = ctx.tree
+    try:  # an existing folder: move into it, keeping the name
+        folder, name = tree.folder(ctx.cwd, target), container.name
+    except OphshError:
+        folder_path, name = posixpath.split(target)
+        folder = tree.folder(ctx.cwd, folder_path or None)
+    if not name or name in (".", ".."):
+        raise ValidationError(f"'{target}' is not a valid container name", param="container")
+    ctx.store.move_container(container, folder.id, name)
+
+
+def containerschema(ctx: OpContext, p: Params) -> None:
+    """Describe a container and the dimensions it declares."""
+    container = ctx.container(p.str("container"))
+    ctx.doc.add_grid(
+        "containerschema_info",
+        "Container Information",
+        ("NAME", "DESCRIPTION", "VOCABULARY"),
+        ("string",) * 3,
+        [[container.name, container.description or "-", container.vocabulary]],
+    )
+    columns = (
+        "NAME",
+        "TYPE",
+        "HIERARCHY",
+        "BASE TIME",
+        "CALENDAR",
+        "UNITS",
+        "LEAP MONTH",
+        "LEAP YEAR",
+        "MONTH LENGTHS",
+    )
+    ctx.doc.add_grid(
+        "containerschema_diminfo",
+        "Dimension Information",
+        columns,
+        ("string",) * len(columns),
+        [
+            [name, kind, hierarchy, "", "", "", "", "", ""]
+            for name, kind, hierarchy in container.dims
+        ],
+    )
