@@ -9,6 +9,7 @@ negates a condition. Matches come back in a stable order (by cube id, by file na
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,12 @@ from ophsh.errors import OperatorError, ValidationError
 from ophsh.syntax import parse_arguments, split_values
 
 __all__ = ["filter_args", "parse_cube_filter", "select_cubes", "select_files"]
+
+
+def like(text: str, pattern: str) -> bool:
+    """SQL LIKE, as Ophidia's name filters use it: ``%`` any run, ``_`` one character."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, flags=re.DOTALL) is not None
 
 
 def filter_args(body: str, bare_key: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ test keeps the two in step.
 from __future__ import annotations
 
 from ophsh.engine.context import Handler
-from ophsh.engine.ops import catalogue, containers, cubes, fits, folders, metadata
+from ophsh.engine.ops import catalogue, containers, cubes, fits, folders, jobs, metadata
 
 __all__ = ["HANDLERS"]
 
@@ -26,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     "oph_cubeschema": cubes.cubeschema,
     "oph_cubesize": cubes.cubesize,
     "oph_cubeelements": cubes.cubeelements,
+    "oph_loggingbk": jobs.loggingbk,
     "oph_man": catalogue.man,
     "oph_operators_list": catalogue.operators_list,
 }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.massive import like
 from ophsh.engine.params import Params
 from ophsh.engine.vfs import Folder
 from ophsh.errors import OperatorError, ValidationError
@@ -88,7 +88,7 @@ def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
     if level == 0:
         return rows
     for container in ctx.store.containers_in(current.id):
-        if container_filter and not _like(container.name, container_filter):
+        if container_filter and not like(container.name, container_filter):
             continue
         name = f"{prefix}{container.name}"
         rows.append(_pad(["c", name], width))
@@ -108,12 +108,6 @@ def _filter(value: str | None) -> str | None:
 
 def _pad(row: list[str], width: int) -> list[str]:
     return row + [""] * (width - len(row))
-
-
-def _like(name: str, pattern: str) -> bool:
-    """SQL LIKE as Ophidia's filters use it: % any run, _ one character."""
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, name) is not None
 
 
 def fs(ctx: OpContext, p: Params) -> None:
