@@ -15,6 +15,8 @@ from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
 
 REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "scripts"
+sys.path.insert(0, str(SCRIPTS))  # the frame generator is shared with the demo and benchmarks
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +32,16 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("OPHSH_STORE", str(home / "store"))
+
+
+@pytest.fixture(scope="session")
+def night(tmp_path_factory) -> Path:
+    """A small generated night of raw frames (5 bias, 3 flats and 2 science per filter)."""
+    from make_frames import make_night
+
+    raw = tmp_path_factory.mktemp("night")
+    make_night(raw, shape=(48, 64), n_bias=5, n_flats=3, n_science=2)
+    return raw
 
 
 @pytest.fixture

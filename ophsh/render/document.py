@@ -67,13 +67,10 @@ def _text(title: str, message: str | None, *, compact: bool) -> Iterator[Rendera
 
 def _grid(grid: Grid, *, compact: bool) -> RenderableType:
     table = Table(
-        title=None if compact else grid.title,
         caption=grid.description,
         box=None if compact else box.SQUARE,
         show_edge=not compact,
         header_style="bold",
-        title_style="bold",
-        title_justify="left",
         pad_edge=not compact,
     )
     numeric = {"int", "long", "short", "byte", "float", "double"}
@@ -81,6 +78,7 @@ def _grid(grid: Grid, *, compact: bool) -> RenderableType:
         table.add_column(name, justify="right" if kind in numeric else "left", overflow="fold")
     for row in grid.rows:
         table.add_row(*row)
-    if not grid.rows:
-        return Group(table, Text("(no rows)", style="dim"), Text(""))
-    return Group(table, Text(""))
+    # The title goes above the table on its own line, so a long path is never folded to fit.
+    title = [] if compact or not grid.title else [Text(grid.title, style="bold")]
+    empty = [] if grid.rows else [Text("(no rows)", style="dim")]
+    return Group(*title, table, *empty, Text(""))
