@@ -104,6 +104,24 @@ def test_import_many_files_with_a_filter(run, data_dir, shell):
     assert sum(1 for r in listing if r[2]) == 3
 
 
+def test_a_massive_import_on_several_cores_keeps_every_frame_and_the_order(run, data_dir, shell):
+    frames = {}
+    for i in range(6):
+        data, cards = raw_frame(shape=(9, 11), seed=10 + i)
+        frames[f"f{i}.fits"] = data
+        write_fits(data_dir / "raw" / f"f{i}.fits", data, **cards)
+    run("oph_createcontainer container=night;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    out = run("oph_importfits src_path=[path=raw;file=*.fits];container=night;ncores=3")
+    rows = out.reply.document.grid("massive_list").rows
+    assert [r[2].rsplit("/", 1)[1] for r in rows] == sorted(frames)
+    assert len({r[3] for r in rows}) == 6
+    assert shell.state.get("OPH_DATACUBE") == rows[-1][3]
+    store = shell.backend.service.store
+    for row in rows:
+        cube = store.cube_by_pid(row[3])
+        assert np.array_equal(store.data(cube), frames[row[2].rsplit("/", 1)[1]])
+
+
 @pytest.mark.parametrize(
     ("setup", "command", "message"),
     [

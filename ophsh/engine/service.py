@@ -21,7 +21,7 @@ from typing import Any
 
 from ophsh.backend import Reply
 from ophsh.document import Document
-from ophsh.engine.context import OpContext, Progress
+from ophsh.engine.context import Cancelled, OpContext, Progress
 from ophsh.engine.massive import select_cubes, select_files
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
@@ -338,21 +338,42 @@ class Service:
                 targets = [str(ctx.paths.to_virtual(f)) for f in select_files(ctx, body)]
         else:
             targets = split_values(value)
-        rows, failures, outputs = [], [], []
-        for i, target in enumerate(targets, 1):
+        finished = 0
+        lock = threading.Lock()
+
+        def one(target: str) -> tuple[str, str]:
+            """Run the operator on one target: (output cube, error or '')."""
+            nonlocal finished
             ctx.check_cancel()
-            ctx.progress(spec.short_name, i - 1, len(targets))
             sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
             try:
                 handler(sub, Params(spec, call.with_arg(param, target)))
-                status, output = "OPH_STATUS_COMPLETED", sub.outputs.get("cube", "")
+                result = sub.outputs.get("cube", ""), ""
+            except Cancelled:
+                raise
             except OphshError as err:
-                status, output = "OPH_STATUS_ERROR", ""
-                failures.append(f"{target}: {err}")
+                result = "", f"{target}: {err}"
+            with lock:
+                finished += 1
+                ctx.progress(spec.short_name, finished, len(targets))
+            return result
+
+        # Ophidia's ncores: the tasks of a massive operation run that many at a time.
+        workers = max(1, min(_int(call.get("ncores"), 1), len(targets)))
+        ctx.progress(spec.short_name, 0, len(targets))
+        if workers == 1:
+            results = [one(t) for t in targets]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
+                results = list(pool.map(one, targets))
+        rows, failures, outputs = [], [], []
+        for i, (target, (output, error)) in enumerate(zip(targets, results, strict=True), 1):
+            status = "OPH_STATUS_ERROR" if error else "OPH_STATUS_COMPLETED"
             rows.append([f"{i}", spec.name, target, output, status])
+            if error:
+                failures.append(error)
             if output:
                 outputs.append(output)
-        ctx.progress(spec.short_name, len(targets), len(targets))
         doc = ctx.doc
         ok = not failures
         doc.add_text(
@@ -423,6 +444,13 @@ class Service:
         )
         doc.set_status(True)
         return Reply(document=doc)
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
 
 
 def _massive_param(spec: OperatorSpec, call: OperatorCall) -> str | None:
