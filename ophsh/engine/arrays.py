@@ -4,29 +4,39 @@ A new array is *staged* under ``tmp/`` (name carries the writer's process id), t
 with one ``os.replace`` into ``data/`` while the catalog's write transaction that references it
 is open. A process killed at any point therefore leaves either nothing visible, or a file no
 catalog row points to, which :meth:`ArrayFiles.sweep` removes the next time the store opens.
+
+Besides plain ``<uuid>.npy`` files a cube may be a *stack*, ``<uuid>.stack/``: a directory of
+hard links to other cubes' files, read as those arrays stacked along a new last axis. Merging
+frames (oph_mergecubes2) thus costs no copy, and a reduction over the stack reads each frame
+directly. Hard links keep a stack valid when the cubes it was made from are deleted.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["ArrayFiles", "Staged"]
 
+STACK = ".stack"
+
 
 class Staged:
     """An array written under ``tmp/`` and not yet part of the store."""
 
-    def __init__(self, files: ArrayFiles, array: np.ndarray | None = None) -> None:
-        self.name = f"{uuid.uuid4().hex}.npy"
+    def __init__(self, files: ArrayFiles, array: np.ndarray | None = None, suffix=".npy") -> None:
+        self.name = f"{uuid.uuid4().hex}{suffix}"
         self._files = files
         self.tmp_path = files.tmp / f"{os.getpid()}-{self.name}"
         self.final_path = files.data / self.name
         self._published = False
-        self.array: np.memmap | None = None
+        self._stream = None
+        self._rows = 0
         self.shape: tuple[int, ...] = ()
         self.dtype = np.dtype(np.float64)
         if array is not None:
@@ -42,35 +52,56 @@ class Staged:
             os.fsync(fh.fileno())
 
     @classmethod
-    def empty(cls, files: ArrayFiles, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
-        """Stage a file of the given shape, to be filled chunk by chunk through ``.array``."""
+    def stream(cls, files: ArrayFiles, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
+        """Stage an array written block by block along its first axis with :meth:`append`."""
+        if not shape:
+            raise ValueError("a streamed array needs at least one axis")
         staged = cls(files)
         staged.shape, staged.dtype = tuple(shape), np.dtype(dtype)
-        staged.array = np.lib.format.open_memmap(
-            staged.tmp_path, mode="w+", dtype=dtype, shape=shape
-        )
+        staged._stream = open(staged.tmp_path, "wb")  # noqa: SIM115 (closed by publish/discard)
+        header = {"descr": staged.dtype.str, "fortran_order": False, "shape": staged.shape}
+        np.lib.format.write_array_header_2_0(staged._stream, header)
         return staged
 
-    def _flush(self, out: np.memmap) -> None:
-        out.flush()
-        del out
-        with open(self.tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
+    def append(self, block: np.ndarray) -> None:
+        """Write the next rows (a block of ``shape[1:]`` arrays) of a streamed array."""
+        if self._stream is None or tuple(block.shape[1:]) != self.shape[1:]:
+            raise ValueError(f"block of shape {block.shape} does not fit an array {self.shape}")
+        self._stream.write(np.ascontiguousarray(block, dtype=self.dtype).data)
+        self._rows += block.shape[0]
+
+    @classmethod
+    def stack(cls, files: ArrayFiles, members: Sequence[str]) -> Staged:
+        """Stage a stack of the published arrays ``members`` (names in ``data/``)."""
+        staged = cls(files, suffix=STACK)
+        staged.tmp_path.mkdir()
+        arrays = [files.open(name) for name in members]
+        staged.shape = (*arrays[0].shape, len(arrays))
+        staged.dtype = np.result_type(*arrays)
+        for i, name in enumerate(members):
+            os.link(_plain(files.data / name), staged.tmp_path / f"{i:06d}.npy")
+        return staged
 
     def publish(self) -> None:
         """Move the file into ``data/``; call this inside the catalog write transaction."""
-        if self.array is not None:
-            self._flush(self.array)
-            self.array = None
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.flush()
+            os.fsync(stream.fileno())
+            stream.close()
+            if self._rows != self.shape[0]:
+                raise ValueError(f"{self._rows} of {self.shape[0]} rows were written")
         os.replace(self.tmp_path, self.final_path)
         self._published = True
 
     def discard(self) -> None:
         """Forget the array (after a failure); safe to call more than once."""
-        self.array = None
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
         for path in (self.tmp_path, self.final_path if self._published else None):
             if path is not None:
-                path.unlink(missing_ok=True)
+                _unlink(path)
 
 
 class ArrayFiles:
@@ -85,36 +116,70 @@ class ArrayFiles:
     def stage(self, array: np.ndarray) -> Staged:
         return Staged(self, array)
 
-    def stage_empty(self, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
-        return Staged.empty(self, shape, dtype)
+    def stream(self, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
+        return Staged.stream(self, shape, dtype)
+
+    def stack(self, members: Sequence[str]) -> Staged:
+        return Staged.stack(self, members)
 
     def open(self, name: str) -> np.ndarray:
-        """The array in ``name``, memory-mapped read-only (plain for empty arrays)."""
-        path = self.data / name
-        try:
-            return np.load(path, mmap_mode="r")
-        except ValueError:  # zero-size arrays cannot be memory-mapped
-            return np.load(path)
+        """The array in ``name``, memory-mapped read-only (stacks are read into memory)."""
+        members = self.members(name)
+        if members is not None:
+            return np.stack(members, axis=-1)
+        return _load(self.data / name)
+
+    def members(self, name: str) -> list[np.ndarray] | None:
+        """The arrays a stack is made of (memory-mapped), or None for a plain array."""
+        if not name.endswith(STACK):
+            return None
+        return [_load(path) for path in sorted((self.data / name).glob("*.npy"))]
+
+    def is_stack(self, name: str) -> bool:
+        return name.endswith(STACK)
 
     def size_of(self, name: str) -> int:
-        return (self.data / name).stat().st_size
+        path = self.data / name
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.glob("*.npy"))
+        return path.stat().st_size
 
     def remove(self, name: str) -> None:
-        (self.data / name).unlink(missing_ok=True)
+        _unlink(self.data / name)
 
     def sweep(self, referenced: set[str]) -> int:
         """Delete published files no cube uses and staged files of dead writers."""
         removed = 0
-        for path in self.data.glob("*.npy"):
+        for path in self.data.iterdir():
             if path.name not in referenced:
-                path.unlink(missing_ok=True)
+                _unlink(path)
                 removed += 1
-        for path in self.tmp.glob("*.npy"):
+        for path in self.tmp.iterdir():
             owner = path.name.split("-", 1)[0]
             if not owner.isdigit() or not _alive(int(owner)):
-                path.unlink(missing_ok=True)
+                _unlink(path)
                 removed += 1
         return removed
+
+
+def _load(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r")
+    except ValueError:  # zero-size arrays cannot be memory-mapped
+        return np.load(path)
+
+
+def _plain(path: Path) -> Path:
+    if path.is_dir():
+        raise ValueError(f"{path.name} is a stack; stacks are not nested")
+    return path
+
+
+def _unlink(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

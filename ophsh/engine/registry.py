@@ -7,7 +7,18 @@ test keeps the two in step.
 from __future__ import annotations
 
 from ophsh.engine.context import Handler
-from ophsh.engine.ops import catalogue, containers, cubes, fits, folders, jobs, metadata
+from ophsh.engine.ops import (
+    catalogue,
+    containers,
+    cubes,
+    fits,
+    folders,
+    intercube,
+    jobs,
+    merge,
+    metadata,
+    reduction,
+)
 
 __all__ = ["HANDLERS"]
 
@@ -26,6 +37,12 @@ HANDLERS: dict[str, Handler] = {
     "oph_cubeschema": cubes.cubeschema,
     "oph_cubesize": cubes.cubesize,
     "oph_cubeelements": cubes.cubeelements,
+    "oph_mergecubes": merge.mergecubes,
+    "oph_mergecubes2": merge.mergecubes2,
+    "oph_reduce": reduction.reduce,
+    "oph_reduce2": reduction.reduce2,
+    "oph_aggregate": reduction.aggregate,
+    "oph_intercube": intercube.intercube,
     "oph_loggingbk": jobs.loggingbk,
     "oph_man": catalogue.man,
     "oph_operators_list": catalogue.operators_list,

@@ -360,6 +360,16 @@ class Store:
             raise StoreError(f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}")
         return array
 
+    def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` along the cube's first array axis, as stored.
+
+        For a stack only those rows of each member are read; plain arrays give a read-only view.
+        """
+        members = self.arrays.members(cube.data_file)
+        if members is None:
+            return self.data(cube)[start:stop]
+        return np.stack([m[start:stop] for m in members], axis=-1)
+
     def metadata_items(self, cube: Cube) -> list[MetadataItem]:
         """The cube's metadata, in insertion order, ready to be copied to another cube."""
         rows = self.catalog.query(

@@ -1,0 +1,176 @@
+"""Numeric kernels of the analysis operators, as Ophidia's primitives define them.
+
+Every reduction works along the last axis of a block and follows Ophidia's rules: NaN values,
+and values equal to ``missing`` when one is given, are left out (count, sum, avg, min, max, std,
+var, moments, arg_max, arg_min; a group with no valid value gives NaN); ``var`` and ``std`` divide
+by n - 1; arg_max and arg_min count from 1; ``quantile`` keeps every value, so a NaN in the group
+gives NaN, and interpolates linearly at position (n - 1) * order, like ``numpy.quantile``.
+
+:func:`blocks` cuts the first axis of an array into pieces that fit a memory budget, and
+:func:`map_blocks` runs a kernel over them on a few threads (numpy releases the GIL in the heavy
+loops) while the results are written in order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = [
+    "REDUCTIONS",
+    "blocks",
+    "budget_bytes",
+    "map_blocks",
+    "quantile_last",
+    "reduce_last",
+    "threads",
+]
+
+REDUCTIONS = (
+    "count",
+    "max",
+    "min",
+    "avg",
+    "sum",
+    "std",
+    "var",
+    "cmoment",
+    "acmoment",
+    "rmoment",
+    "armoment",
+    "quantile",
+    "arg_max",
+    "arg_min",
+)
+
+
+def budget_bytes() -> int:
+    """Memory the kernels of one operator may hold at once (OPHSH_MEMORY_MB, default 256)."""
+    return int(float(os.environ.get("OPHSH_MEMORY_MB", "256")) * (1 << 20))
+
+
+def threads() -> int:
+    """Threads a kernel runs on (OPHSH_THREADS, default: the machine's cores, at most 8)."""
+    wanted = os.environ.get("OPHSH_THREADS")
+    return max(1, int(wanted)) if wanted else max(1, min(os.cpu_count() or 1, 8))
+
+
+def blocks(rows: int, row_bytes: int, *, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` ranges of ``rows`` whose blocks fit the budget together."""
+    per_block = max(1, budget_bytes() // max(1, workers) // max(1, row_bytes))
+    for start in range(0, rows, per_block):
+        yield start, min(rows, start + per_block)
+
+
+def map_blocks(
+    read: Callable[[int, int], np.ndarray],
+    kernel: Callable[[np.ndarray], np.ndarray],
+    write: Callable[[np.ndarray], None],
+    rows: int,
+    row_bytes: int,
+    *,
+    tick: Callable[[int], None] = lambda done: None,
+) -> None:
+    """``write(kernel(read(start, stop)))`` for every block, in order, on :func:`threads`."""
+    workers = threads()
+    # row_bytes counts the input block and the kernel's working copy of it.
+    ranges = list(blocks(rows, 2 * row_bytes, workers=workers))
+    if workers == 1 or len(ranges) == 1:
+        for start, stop in ranges:
+            write(kernel(read(start, stop)))
+            tick(stop)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-kernel") as pool:
+        pending = []
+        for start, stop in ranges:
+            pending.append((stop, pool.submit(lambda a, b: kernel(read(a, b)), start, stop)))
+            if len(pending) >= workers:  # keep at most `workers` blocks in memory
+                stop_done, future = pending.pop(0)
+                write(future.result())
+                tick(stop_done)
+        for stop_done, future in pending:
+            write(future.result())
+            tick(stop_done)
+
+
+def _valid(block: np.ndarray, missing: float | None) -> np.ndarray | None:
+    """Mask of the values that count, or None when every value does."""
+    mask = None
+    if block.dtype.kind == "f":
+        nan = np.isnan(block)
+        if nan.any():
+            mask = ~nan
+    if missing is not None:
+        keep = block != missing
+        mask = keep if mask is None else mask & keep
+    return mask
+
+
+def quantile_last(block: np.ndarray, order: float) -> np.ndarray:
+    """The ``order`` quantile along the last axis (linear interpolation), as float64."""
+    n = block.shape[-1]
+    if n == 0:
+        return np.full(block.shape[:-1], np.nan)
+    pos = (n - 1) * order
+    lo = min(math.floor(pos), n - 1)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    kth = [lo, hi] if frac and hi != lo else [lo]
+    part = np.partition(block, kth, axis=-1)
+    low = part[..., lo].astype(np.float64)
+    if len(kth) == 2:
+        high = part[..., hi].astype(np.float64)
+        low = low + (high - low) * frac
+    if block.dtype.kind == "f":
+        low[np.isnan(block).any(axis=-1)] = np.nan
+    return low
+
+
+def reduce_last(
+    block: np.ndarray, operation: str, *, order: float = 2.0, missing: float | None = None
+) -> np.ndarray:
+    """Reduce ``block`` along its last axis with one of :data:`REDUCTIONS` (float64 result)."""
+    if operation == "quantile":
+        return quantile_last(block, order)
+    mask = _valid(block, missing)
+    data = block.astype(np.float64, copy=False)
+    count = np.full(block.shape[:-1], block.shape[-1]) if mask is None else mask.sum(axis=-1)
+    if operation == "count":
+        return count.astype(np.float64)
+    empty = count == 0
+    if operation in ("max", "min", "arg_max", "arg_min"):
+        fill = -np.inf if operation in ("max", "arg_max") else np.inf
+        filled = data if mask is None else np.where(mask, data, fill)
+        if operation.startswith("arg"):
+            pick = np.argmax if operation == "arg_max" else np.argmin
+            result = pick(filled, axis=-1).astype(np.float64) + 1
+        else:
+            result = filled.max(axis=-1) if operation == "max" else filled.min(axis=-1)
+        return np.where(empty, np.nan, result)
+    zeroed = data if mask is None else np.where(mask, data, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = zeroed.sum(axis=-1)
+        if operation == "sum":
+            return np.where(empty, np.nan, total)
+        mean = total / count
+        if operation == "avg":
+            return mean
+        if operation in ("var", "std"):
+            dev = zeroed - mean[..., None]
+            if mask is not None:
+                dev = np.where(mask, dev, 0.0)
+            var = (dev * dev).sum(axis=-1) / np.maximum(count - 1, 1)
+            return np.sqrt(var) if operation == "std" else var
+        centred = operation in ("cmoment", "acmoment")
+        base = zeroed - mean[..., None] if centred else zeroed
+        if operation in ("acmoment", "armoment"):
+            base = np.abs(base)
+        powered = base**order
+        if mask is not None:
+            powered = np.where(mask, powered, 0.0)
+        return powered.sum(axis=-1) / count
+    raise ValueError(f"unknown reduction {operation}")

@@ -1,0 +1,135 @@
+"""oph_intercube: two cubes combined value by value.
+
+Both cubes must have the same shape (the error names the dimension that differs) and measure
+type. Beyond Ophidia, a cube2 holding a single value (e.g. a mean made by oph_aggregate) is
+applied to every value of the first cube. Division by zero gives NaN, reported by a warning that
+counts the values concerned, never an error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ophsh.engine.context import OpContext
+from ophsh.engine.kernels import map_blocks
+from ophsh.engine.model import Cube
+from ophsh.engine.ops.merge import same_shape
+from ophsh.engine.params import Params
+from ophsh.errors import OperatorError, ValidationError
+from ophsh.syntax import split_values
+
+__all__ = ["OPERATIONS", "intercube"]
+
+
+def _mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    fill = np.nan if a.dtype.kind == "f" else 0
+    return np.where(b == 1, a, fill)
+
+
+OPERATIONS = {
+    "sum": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "abs": np.hypot,
+    "arg": lambda a, b: np.arctan2(b, a),
+    "mask": _mask,
+    "max": np.fmax,
+    "min": np.fmin,
+    "arg_max": lambda a, b: np.where(a >= b, 1, 2),
+    "arg_min": lambda a, b: np.where(a <= b, 1, 2),
+}
+
+
+def _pair(ctx: OpContext, p: Params) -> tuple[Cube, Cube]:
+    if p.opt("cubes"):
+        pids = split_values(p.str("cubes"))
+        if len(pids) != 2:
+            raise ValidationError("cubes= takes exactly two PIDs (first|second)", param="cubes")
+        return ctx.cube(pids[0]), ctx.cube(pids[1])
+    if not p.opt("cube") or not p.opt("cube2"):
+        raise ValidationError("oph_intercube needs cube= and cube2= (or cubes=first|second)")
+    return ctx.cube(p.str("cube")), ctx.cube(p.str("cube2"))
+
+
+def intercube(ctx: OpContext, p: Params) -> None:
+    first, second = _pair(ctx, p)
+    operation = p.str("operation")
+    if operation == "corr":
+        raise OperatorError("operation=corr is not available in the embedded store")
+    if second.measure_type != first.measure_type:
+        raise OperatorError(
+            f"{first.pid} holds {first.measure_type} values and {second.pid} {second.measure_type}",
+            hint="convert one with oph_apply measure_type=manual, e.g. oph_cast",
+        )
+    scalar = second.elements == 1 and first.elements != 1
+    if not scalar:
+        same_shape(first, second)
+    func = OPERATIONS[operation]
+    out_dtype = first.dtype
+    missing = p.real("missingvalue") if p.opt("missingvalue") else None
+    zeros: list[int] = []  # one count per block (blocks run on several threads)
+    factor = np.asarray(ctx.store.data(second), dtype=out_dtype).reshape(()) if scalar else None
+
+    def combine(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        ctx.check_cancel()
+        a = np.asarray(pair[0], dtype=out_dtype)
+        b = factor if scalar else np.asarray(pair[1], dtype=out_dtype)
+        with np.errstate(all="ignore"):
+            result = np.asarray(func(a, b))
+        if operation == "div":
+            zero = np.broadcast_to(b == 0, result.shape)
+            zeros.append(int(zero.sum()))
+            if zeros[-1]:
+                result = np.where(zero, np.nan if out_dtype.kind == "f" else 0, result)
+        if missing is not None:
+            result = np.where((a == missing) | (b == missing), missing, result)
+        return result.astype(out_dtype)
+
+    if first.shape:
+        staged = ctx.store.arrays.stream(first.shape, out_dtype)
+        rows = first.shape[0]
+        try:
+            map_blocks(
+                lambda a, b: (
+                    ctx.store.rows(first, a, b),
+                    None if scalar else ctx.store.rows(second, a, b),
+                ),
+                combine,
+                staged.append,
+                rows,
+                max(1, first.elements // rows) * 3 * out_dtype.itemsize,
+                tick=lambda done: ctx.progress("intercube", done, rows),
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        cube = ctx.derive(
+            first,
+            dims=first.dims,
+            staged=staged,
+            objkey="intercube",
+            container=p.opt("container"),
+            description=p.str("description"),
+            measure=p.opt("measure"),
+            parents=[first, second],
+        )
+    else:
+        data = combine((ctx.store.data(first), ctx.store.data(second)))
+        cube = ctx.derive(
+            first,
+            dims=first.dims,
+            data=data,
+            objkey="intercube",
+            container=p.opt("container"),
+            description=p.str("description"),
+            measure=p.opt("measure"),
+            parents=[first, second],
+        )
+    if sum(zeros):
+        ctx.doc.add_text(
+            "warning",
+            "WARNING",
+            f"division by zero at {sum(zeros)} value(s) of {second.pid}; they are "
+            f"{'NaN' if out_dtype.kind == 'f' else '0'} in {cube.pid}",
+        )

@@ -1,0 +1,208 @@
+"""Reductions: oph_reduce (a row's arrays), oph_reduce2 (one implicit dimension) and
+oph_aggregate (across rows).
+
+Results keep the input's measure type (an int cube gets truncated averages, as in Ophidia). Work
+goes block by block along the first axis within the memory budget of
+:mod:`ophsh.engine.kernels`, so reducing a stack of many frames needs no more memory than a few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ophsh.engine.arrays import Staged
+from ophsh.engine.context import OpContext
+from ophsh.engine.kernels import map_blocks, reduce_last
+from ophsh.engine.model import Cube, Dim
+from ophsh.engine.params import Params
+from ophsh.errors import OperatorError, ValidationError
+
+__all__ = ["aggregate", "collapse", "reduce", "reduce2", "reduce_axes"]
+
+
+def _missing(p: Params) -> float | None:
+    return p.real("missingvalue") if p.opt("missingvalue") else None
+
+
+def _order(p: Params) -> float:
+    order = p.real("order")
+    if p.str("operation") == "quantile" and not 0 <= order <= 1:
+        raise ValidationError(f"order={order:g} is not a quantile; use a value in 0..1")
+    return order
+
+
+def collapse(dims: Sequence[Dim], names: set[str]) -> list[Dim]:
+    """The dimensions with ``names`` reduced away (kept, with size 0, as Ophidia shows them)."""
+    return [d.with_(size=0, collapsed=True) if d.name in names else d for d in dims]
+
+
+def reduce_axes(
+    ctx: OpContext,
+    cube: Cube,
+    axes: Sequence[int],
+    kernel: Callable[[np.ndarray], np.ndarray],
+    out_shape: tuple[int, ...],
+    label: str,
+) -> Staged:
+    """Stage ``kernel`` applied to the cube with ``axes`` moved last and merged into one.
+
+    The kernel maps a block ``(..., n)`` to ``(...)`` or ``(..., m)``; blocks are rows of the
+    first axis when that axis is kept, else the whole array.
+    """
+    out_dtype = cube.dtype
+    ndim = len(cube.shape)
+    kept = [a for a in range(ndim) if a not in axes]
+
+    def run(block: np.ndarray) -> np.ndarray:
+        ctx.check_cancel()
+        moved = np.moveaxis(block, list(axes), list(range(ndim - len(axes), ndim)))
+        merged = moved.reshape(*moved.shape[: ndim - len(axes)], -1)
+        with np.errstate(all="ignore"):
+            return kernel(merged).astype(out_dtype).reshape(-1, *out_shape[1:])
+
+    if 0 in axes or not kept or not out_shape:
+        result = run(np.asarray(ctx.store.data(cube)))
+        return ctx.store.arrays.stage(result.reshape(out_shape))
+    staged = ctx.store.arrays.stream(out_shape, out_dtype)
+    rows = cube.shape[0]
+    row_bytes = max(1, cube.elements // max(rows, 1)) * max(np.dtype(cube.storage).itemsize, 8)
+    try:
+        ctx.progress(label, 0, rows)
+        map_blocks(
+            lambda a, b: ctx.store.rows(cube, a, b),
+            run,
+            staged.append,
+            rows,
+            row_bytes,
+            tick=lambda done: ctx.progress(label, done, rows),
+        )
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+def reduce2(ctx: OpContext, p: Params) -> None:
+    """Reduce one implicit dimension away (default: the innermost)."""
+    cube = ctx.cube(p.str("cube"))
+    name = p.opt("dim")
+    implicit = cube.implicit_dims
+    if name is None:
+        if not implicit:
+            raise OperatorError(f"{cube.pid} has no implicit dimension left to reduce")
+        dim = implicit[-1]
+    else:
+        dim = cube.dim(name)
+        if dim.collapsed:
+            raise OperatorError(f"dimension '{name}' of {cube.pid} is already reduced")
+        if dim.explicit:
+            raise OperatorError(
+                f"'{name}' is an explicit dimension; oph_reduce2 reduces implicit ones",
+                hint="use oph_aggregate for explicit dimensions, or oph_permute/oph_rollup",
+            )
+    level = p.str("concept_level")
+    if level not in ("A", "all"):
+        raise OperatorError(
+            f"concept_level={level} needs a dimension hierarchy; the embedded store reduces a "
+            "whole dimension (concept_level=A)"
+        )
+    axis = cube.axis(dim.name)
+    operation, order, missing = p.str("operation"), _order(p), _missing(p)
+    shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
+    staged = reduce_axes(
+        ctx,
+        cube,
+        [axis],
+        lambda block: reduce_last(block, operation, order=order, missing=missing),
+        shape,
+        "reduce2",
+    )
+    ctx.derive(
+        cube,
+        dims=collapse(cube.dims, {dim.name}),
+        staged=staged,
+        objkey="reduce2",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+
+
+def reduce(ctx: OpContext, p: Params) -> None:
+    """Reduce each row's array: all of it (group_size=all) or groups of k values."""
+    cube = ctx.cube(p.str("cube"))
+    implicit = cube.implicit_dims
+    if not implicit:
+        raise OperatorError(f"{cube.pid} has no implicit dimension left to reduce")
+    operation, order, missing = p.str("operation"), _order(p), _missing(p)
+    n_exp = len(cube.explicit_dims)
+    group = p.str("group_size")
+    if group in ("all", ""):
+        axes = list(range(n_exp, len(cube.shape)))
+        shape = cube.shape[:n_exp]
+        dims = collapse(cube.dims, {d.name for d in implicit})
+        kernel = lambda block: reduce_last(block, operation, order=order, missing=missing)  # noqa: E731
+    else:
+        size = _group_size(group)
+        if len(implicit) != 1:
+            raise OperatorError("group_size=k needs a cube with exactly one implicit dimension")
+        last = implicit[0]
+        if last.size % size:
+            raise OperatorError(f"group_size={size} does not divide {last.name} (size {last.size})")
+        axes = [len(cube.shape) - 1]
+        shape = (*cube.shape[:n_exp], last.size // size)
+        groups = last.size // size
+        dims = [
+            d.with_(size=groups, values=np.asarray(d.values)[::size]) if d.name == last.name else d
+            for d in cube.dims
+        ]
+
+        def kernel(block: np.ndarray) -> np.ndarray:
+            grouped = block.reshape(*block.shape[:-1], groups, size)
+            return reduce_last(grouped, operation, order=order, missing=missing)
+
+    staged = reduce_axes(ctx, cube, axes, kernel, tuple(shape), "reduce")
+    ctx.derive(
+        cube,
+        dims=dims,
+        staged=staged,
+        objkey="reduce",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+
+
+def _group_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        raise ValidationError(f"group_size must be 'all' or a number, not '{text}'") from None
+    if size < 1:
+        raise ValidationError("group_size must be at least 1")
+    return size
+
+
+def aggregate(ctx: OpContext, p: Params) -> None:
+    """Reduce across rows: every explicit dimension collapses into one row."""
+    cube = ctx.cube(p.str("cube"))
+    if p.str("group_size") not in ("all", ""):
+        raise OperatorError("the embedded store aggregates all rows at once (group_size=all)")
+    explicit = cube.explicit_dims
+    if not explicit:
+        raise OperatorError(f"{cube.pid} has no explicit dimension left to aggregate")
+    operation, missing = p.str("operation"), _missing(p)
+    n_exp = len(explicit)
+    data = np.asarray(ctx.store.data(cube))
+    inner = data.shape[n_exp:]
+    flat = data.reshape(-1, *inner) if inner else data.reshape(-1)
+    with np.errstate(all="ignore"):
+        result = reduce_last(np.moveaxis(flat, 0, -1), operation, missing=missing)
+    ctx.derive(
+        cube,
+        dims=collapse(cube.dims, {d.name for d in explicit}),
+        data=np.asarray(result).astype(cube.dtype),
+        objkey="aggregate",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
