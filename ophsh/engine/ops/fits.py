@@ -13,16 +13,18 @@ import re
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim, measure_type_of
 from ophsh.engine.params import Params
 from ophsh.engine.store import MetadataItem
 from ophsh.errors import OperatorError, ValidationError
+
+if TYPE_CHECKING:  # astropy is imported where it is used: it doubles the shell's start-up time
+    from astropy.io import fits
 
 __all__ = ["STRUCTURAL_KEYS", "exportfits", "header_metadata", "importfits"]
 
@@ -80,6 +82,9 @@ def importfits(ctx: OpContext, p: Params) -> None:
 
 
 def _read_hdu(path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndarray]:
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
     if not path.exists():
         raise OperatorError(f"file '{shown}' does not exist")
     if path.is_dir():
@@ -198,6 +203,8 @@ def header_metadata(header: fits.Header) -> list[MetadataItem]:
 # -- export -------------------------------------------------------------------------------
 def exportfits(ctx: OpContext, p: Params) -> None:
     """Write a cube as a FITS image, its metadata as header cards and its history."""
+    from astropy.io import fits
+
     cube = ctx.cube(p.str("cube"))
     name = p.opt("output_name") or cube.measure
     name = re.sub(r"[/:]", "_", name)
@@ -241,6 +248,8 @@ def _fits_array(ctx: OpContext, cube: Cube) -> np.ndarray:
 
 
 def _template_header(ctx: OpContext, template: str) -> fits.Header:
+    from astropy.io import fits
+
     path = ctx.paths.real(ctx.cdd, template)
     try:
         with fits.open(path) as hdul:
@@ -254,6 +263,9 @@ def _template_header(ctx: OpContext, template: str) -> fits.Header:
 
 
 def _metadata_cards(ctx: OpContext, cube: Cube, header: fits.Header) -> None:
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
     rows = ctx.store.catalog.query(
         "SELECT key, type, value, comment FROM metadata WHERE cube = ? ORDER BY id", (cube.id,)
     )
@@ -291,6 +303,9 @@ def _card_value(kind: str, text: str):
 
 
 def _write_atomically(target: Path, data: np.ndarray, header: fits.Header) -> None:
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
     fd, tmp = tempfile.mkstemp(prefix=".ophsh-", suffix=".fits", dir=target.parent)
     os.close(fd)
     try:

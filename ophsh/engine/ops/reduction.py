@@ -14,12 +14,21 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import map_blocks, reduce_last
+from ophsh.engine.kernels import (
+    NETWORK_LIMIT,
+    map_blocks,
+    quantile_last,
+    quantile_wires,
+    reduce_last,
+)
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
 __all__ = ["aggregate", "collapse", "reduce", "reduce2", "reduce_axes"]
+
+# Values per frame a selection network handles at once: small enough for the CPU caches.
+WIRE_ELEMENTS = 1 << 15
 
 
 def _missing(p: Params) -> float | None:
@@ -111,14 +120,18 @@ def reduce2(ctx: OpContext, p: Params) -> None:
     axis = cube.axis(dim.name)
     operation, order, missing = p.str("operation"), _order(p), _missing(p)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
-    staged = reduce_axes(
-        ctx,
-        cube,
-        [axis],
-        lambda block: reduce_last(block, operation, order=order, missing=missing),
-        shape,
-        "reduce2",
-    )
+    members = ctx.store.arrays.members(cube.data_file)
+    if operation == "quantile" and members and axis == len(shape) and len(shape) > 0:
+        staged = _stack_quantile(ctx, members, shape, cube.dtype, order)
+    else:
+        staged = reduce_axes(
+            ctx,
+            cube,
+            [axis],
+            lambda block: reduce_last(block, operation, order=order, missing=missing),
+            shape,
+            "reduce2",
+        )
     ctx.derive(
         cube,
         dims=collapse(cube.dims, {dim.name}),
@@ -127,6 +140,58 @@ def reduce2(ctx: OpContext, p: Params) -> None:
         container=p.opt("container"),
         description=p.str("description"),
     )
+
+
+def _stack_quantile(
+    ctx: OpContext,
+    members: list[np.ndarray],
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    order: float,
+) -> Staged:
+    """A quantile across the frames of a stack, read straight from each frame's file."""
+    if len(members) > NETWORK_LIMIT:
+        return _blocked_quantile(ctx, members, shape, dtype, order)
+    staged = ctx.store.arrays.stream(shape, dtype)
+    rows = shape[0]
+    row_size = max(1, int(np.prod(shape[1:])))
+
+    def kernel(wires: list[np.ndarray]) -> np.ndarray:
+        ctx.check_cancel()
+        return quantile_wires(wires, order).astype(dtype)
+
+    try:
+        map_blocks(
+            lambda a, b: [np.array(m[a:b]) for m in members],
+            kernel,
+            staged.append,
+            rows,
+            row_size * 8 * len(members),
+            tick=lambda done: ctx.progress("reduce2", done, rows),
+            rows_per_block=max(1, WIRE_ELEMENTS // row_size),
+        )
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+def _blocked_quantile(ctx, members, shape, dtype, order) -> Staged:
+    staged = ctx.store.arrays.stream(shape, dtype)
+    rows = shape[0]
+    try:
+        map_blocks(
+            lambda a, b: np.stack([m[a:b] for m in members], axis=-1),
+            lambda block: quantile_last(block, order).astype(dtype),
+            staged.append,
+            rows,
+            max(1, int(np.prod(shape[1:]))) * 8 * len(members),
+            tick=lambda done: ctx.progress("reduce2", done, rows),
+        )
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def reduce(ctx: OpContext, p: Params) -> None:
