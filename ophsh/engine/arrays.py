@@ -94,6 +94,26 @@ class Staged:
             os.link(_plain(files.data / name), staged.tmp_path / f"{i:06d}.npy")
         return staged
 
+    @classmethod
+    def link(cls, files: ArrayFiles, name: str) -> Staged:
+        """Stage a second name for the published array ``name`` (hard links, no copy)."""
+        source = files.data / name
+        staged = cls(files, suffix=STACK if files.is_stack(name) else ".npy")
+        if source.is_dir():
+            staged.tmp_path.mkdir()
+            for member in sorted(source.glob("*.npy")):
+                os.link(member, staged.tmp_path / member.name)
+        else:
+            os.link(source, staged.tmp_path)
+        members = files.members(name)
+        if members is not None:
+            staged.shape = (*members[0].shape, len(members))
+            staged.dtype = np.result_type(*members)
+        else:
+            array = files.open(name)
+            staged.shape, staged.dtype = array.shape, array.dtype
+        return staged
+
     def publish(self) -> None:
         """Move the file into ``data/``; call this inside the catalog write transaction."""
         if self._stream is not None:
@@ -132,6 +152,9 @@ class ArrayFiles:
 
     def stack(self, members: Sequence[str]) -> Staged:
         return Staged.stack(self, members)
+
+    def link(self, name: str) -> Staged:
+        return Staged.link(self, name)
 
     def open(self, name: str) -> np.ndarray:
         """The array in ``name``, memory-mapped read-only (stacks are read into memory)."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from ophsh.engine.context import Handler
 from ophsh.engine.ops import (
+    apply,
     catalogue,
     containers,
     cubes,
+    explore,
     fits,
     folders,
     intercube,
@@ -18,6 +20,8 @@ from ophsh.engine.ops import (
     merge,
     metadata,
     reduction,
+    search,
+    synthetic,
 )
 
 __all__ = ["HANDLERS"]
@@ -43,6 +47,13 @@ HANDLERS: dict[str, Handler] = {
     "oph_reduce2": reduction.reduce2,
     "oph_aggregate": reduction.aggregate,
     "oph_intercube": intercube.intercube,
+    "oph_apply": apply.apply,
+    "oph_search": search.search,
+    "oph_subset": explore.subset,
+    "oph_explorecube": explore.explorecube,
+    "oph_duplicate": cubes.duplicate,
+    "oph_permute": cubes.permute,
+    "oph_randcube": synthetic.randcube,
     "oph_loggingbk": jobs.loggingbk,
     "oph_man": catalogue.man,
     "oph_operators_list": catalogue.operators_list,

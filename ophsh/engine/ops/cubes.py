@@ -1,4 +1,5 @@
-"""Cube housekeeping: oph_delete, oph_cubeschema, oph_cubesize, oph_cubeelements."""
+"""Cube housekeeping: oph_delete, oph_duplicate, oph_permute, oph_cubeschema, oph_cubesize,
+oph_cubeelements."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ import numpy as np
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
-from ophsh.errors import OperatorError
+from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["cubeelements", "cubeschema", "cubesize", "delete", "size_in"]
+__all__ = [
+    "cubeelements",
+    "cubeschema",
+    "cubesize",
+    "delete",
+    "duplicate",
+    "permute",
+    "size_in",
+]
 
 UNITS = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50}
 
@@ -156,4 +165,48 @@ def cubeelements(ctx: OpContext, p: Params) -> None:
         ("NUMBER OF ELEMENTS",),
         ("long",),
         [[cube.elements]],
+    )
+
+
+def duplicate(ctx: OpContext, p: Params) -> None:
+    """An identical copy of the cube, one level up (its array is shared, not copied)."""
+    cube = ctx.cube(p.str("cube"))
+    ctx.derive(
+        cube,
+        dims=cube.dims,
+        staged=ctx.store.arrays.link(cube.data_file),
+        objkey="duplicate",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+
+
+def permute(ctx: OpContext, p: Params) -> None:
+    """Reorder the implicit dimensions: dim_pos gives the new level of each, in level order."""
+    cube = ctx.cube(p.str("cube"))
+    implicit = list(cube.implicit_dims)
+    text = p.str("dim_pos")
+    try:
+        levels = [int(v) for v in text.replace("|", ",").split(",")]
+    except ValueError:
+        raise ValidationError(f"dim_pos '{text}' must list levels, e.g. 2,1") from None
+    if sorted(levels) != list(range(1, len(implicit) + 1)):
+        raise ValidationError(
+            f"dim_pos must be a permutation of 1..{len(implicit)}, one level per implicit "
+            f"dimension ({', '.join(d.name for d in implicit)})"
+        )
+    new_level = {d.name: level for d, level in zip(implicit, levels, strict=True)}
+    n_exp = len(cube.explicit_dims)
+    order = sorted(range(len(implicit)), key=lambda i: levels[i])
+    data = np.transpose(
+        np.asarray(ctx.store.data(cube)), [*range(n_exp), *(n_exp + i for i in order)]
+    )
+    dims = [d.with_(level=new_level[d.name]) if d.name in new_level else d for d in cube.dims]
+    ctx.derive(
+        cube,
+        dims=dims,
+        data=np.ascontiguousarray(data),
+        objkey="permute",
+        container=p.opt("container"),
+        description=p.str("description"),
     )
