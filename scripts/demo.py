@@ -1,8 +1,10 @@
-"""The main job: generate a night of raw frames and run the INDIGO tutorial on them with ophsh.
+"""The main job: generate a night of raw frames and calibrate it with ophsh.
 
 Everything happens under ``./demo`` (frames in ``demo/raw``, the embedded store in
-``demo/store``), through the real ``ophsh`` command line, so what you see is what you get when
-you type the same commands yourself. Run it again at any time: the store is made afresh.
+``demo/store``, calibrated images in ``demo/calibrated``), through the real ``ophsh`` command
+line, so what you see is what you get when you type the same commands yourself: first the
+INDIGO tutorial's terminal section, then ``scripts/calibrate.oph`` (master bias, normalised
+flats, science frames per filter). Run it again at any time: the store is made afresh.
 
     python scripts/demo.py [--dir demo] [--size 512x512]
 """
@@ -15,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 from make_frames import make_night
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -47,12 +50,37 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(store)
 
     ophsh(store, str(SCRIPTS / "tutorial_terminal.oph"), "raw", cwd=work)
-
+    calibrated = work / "calibrated"
+    if calibrated.exists():
+        shutil.rmtree(calibrated)
+    ophsh(store, "-q", str(SCRIPTS / "calibrate.oph"), "raw", "calibrated", cwd=work)
+    report(calibrated)
     print(
-        f"\nThe tutorial's terminal section ran on the embedded store in {store}.\n"
-        f"Try it yourself:  cd {work} && {Path(sys.executable).parent / 'ophsh'} --store store"
+        f"\nThe store is {store}. Try it yourself:\n"
+        f"  cd {work} && {Path(sys.executable).parent / 'ophsh'} --store store"
     )
     return 0
+
+
+def report(calibrated: Path) -> None:
+    """Where the calibrated images are, a few numbers about each, and how to look at them."""
+    from astropy.io import fits
+
+    print(f"\nCalibrated images in {calibrated}:")
+    for path in sorted(calibrated.glob("*.fits")):
+        data = fits.getdata(path)
+        print(
+            f"  {path.name:28} {data.shape[1]}x{data.shape[0]}  median {np.nanmedian(data):10.4f}"
+            f"  max {np.nanmax(data):10.4f}"
+        )
+    example = calibrated / "calibrated_V_JOHN_11.fits"
+    print(
+        "\nLook at them with SAOImage DS9 or any FITS viewer, e.g.\n"
+        f"  ds9 -zscale {example}\n"
+        "or in Python:\n"
+        f"  from astropy.io import fits; fits.getdata('{example}')\n"
+        "Each file's header keeps the frame's metadata and, as HISTORY, the commands that made it."
+    )
 
 
 if __name__ == "__main__":

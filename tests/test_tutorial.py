@@ -102,7 +102,7 @@ def test_the_garbled_pdf_line_points_to_the_right_command(night, tmp_path):
     assert "exp_dim=NAXIS1;imp_dim=NAXIS2" in result.stderr
 
 
-def test_the_demo_generates_frames_and_runs_the_tutorial(tmp_path):
+def test_the_demo_generates_frames_runs_the_tutorial_and_calibrates(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
@@ -121,4 +121,10 @@ def test_the_demo_generates_frames_and_runs_the_tutorial(tmp_path):
     raw = sorted((tmp_path / "demo" / "raw").glob("LRS.*.fits"))
     assert raw and np.asarray(fits.getdata(raw[0])).shape == (48, 64)
     assert "Found 1 items" in result.stdout
+    calibrated = tmp_path / "demo" / "calibrated"
+    for filt in ("B_JOHN_10", "V_JOHN_11", "R_JOHN_12"):
+        path = calibrated / f"calibrated_{filt}.fits"
+        assert f"{path.name}" in result.stdout  # the user is told where the results are
+        assert np.isfinite(fits.getdata(path)).all()
+    assert "ds9" in result.stdout  # and how to look at them
     shutil.rmtree(tmp_path / "demo")
