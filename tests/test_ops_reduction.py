@@ -210,3 +210,15 @@ def test_quantile_kernel_matches_numpy_for_any_count(n, order):
 def test_missing_values_are_skipped_by_avg():
     block = np.array([[1.0, -999.0, 3.0], [np.nan, 2.0, 4.0]])
     assert np.allclose(reduce_last(block, "avg", missing=-999.0), [2.0, 3.0])
+
+
+def test_massive_forms_run_an_operator_on_every_selected_cube(load, run, values, shell):
+    data = frames(3, shape=(4, 6), seed=12)
+    load(data)
+    outcome = run("oph_reduce cube=[container=c;level=0];operation=max")
+    grid = outcome.reply.document.grid("massive_list")
+    assert [row[-1] for row in grid.rows] == ["OPH_STATUS_COMPLETED"] * 3
+    maxima = sorted(tuple(values(row[3])) for row in grid.rows)
+    assert maxima == sorted(tuple(d.astype(np.float64).max(axis=1)) for d in data)
+    outcome = run("oph_intercube cube=[container=c;level=1];cube2=" + grid.rows[0][3])
+    assert len(outcome.reply.document.grid("massive_list").rows) == 3
