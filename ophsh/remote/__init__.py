@@ -1,0 +1,1 @@
+"""The remote backend: operators run by an Ophidia server, reached through PyOphidia."""

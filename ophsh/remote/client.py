@@ -1,0 +1,138 @@
+"""RemoteBackend: every request goes to an Ophidia server through PyOphidia's submit call.
+
+The shell builds the same one-task JSON workflow it hands the embedded store; PyOphidia wraps
+it in SOAP, posts it over HTTPS with Basic authentication and unwraps the answer. What comes
+back (error code, job id, response document) becomes the same :class:`~ophsh.backend.Reply`,
+so rendering, scripts and variables behave identically on both backends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import io
+import json
+import os
+import sys
+import threading
+from argparse import Namespace
+
+from ophsh.backend import ProgressCallback, Reply, StartState
+from ophsh.document import Document
+from ophsh.engine.embedded import wrap_call
+from ophsh.errors import BackendError
+from ophsh.syntax import OperatorCall
+
+__all__ = ["RemoteBackend"]
+
+DEFAULT_PORT = "11732"
+TOKEN_USER = "__token__"  # PyOphidia's convention: a token goes in the password field
+
+
+class RemoteBackend:
+    """A connection to one Ophidia server as one user."""
+
+    def __init__(self, host: str, port: str, user: str, password: str) -> None:
+        try:
+            from PyOphidia import ophsubmit
+        except ImportError as err:  # pragma: no cover - PyOphidia is a dependency
+            raise BackendError("remote mode needs PyOphidia: pip install PyOphidia") from err
+        self._submit_raw = ophsubmit.submit
+        self.host, self.port, self.user, self._password = host, port, user, password
+        self.label = f"{user}@{host}:{port}"
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(cls, options: Namespace) -> RemoteBackend:
+        """Host, port and credentials from the command line, else OPH_* variables; a password
+        still missing is asked for on the terminal without echo."""
+        env = os.environ
+        host = options.hostname or env.get("OPH_SERVER_HOST")
+        port = str(options.port or env.get("OPH_SERVER_PORT") or DEFAULT_PORT)
+        token = options.token or env.get("OPH_TOKEN")
+        user = options.username or env.get("OPH_USER")
+        password = options.password or env.get("OPH_PASSWD")
+        if not user and token:
+            user, password = TOKEN_USER, token
+        if not host:
+            raise BackendError("no server given", hint="use -H HOST or set OPH_SERVER_HOST")
+        if not user:
+            raise BackendError("no user name given", hint="use -u USER or set OPH_USER")
+        if not password:
+            if not sys.stdin.isatty():
+                raise BackendError("no password given", hint="use -p, OPH_PASSWD or OPH_TOKEN")
+            password = getpass.getpass(f"Password for {user}@{host}: ")
+        return cls(host, port, user, password)
+
+    # -- the Backend interface -------------------------------------------------------------
+    def start(self) -> StartState:
+        """Ask the server for the user's last session, cwd, cdd and cube (oph_get_config)."""
+        reply = self._send(
+            {
+                "name": "oph_get_config",
+                "author": self.user,
+                "tasks": [
+                    {"name": "Task 0", "operator": "oph_get_config", "arguments": ["key=all"]}
+                ],
+                "exec_mode": "sync",
+                "sessionid": "null",
+            }
+        )
+        if not reply.ok or reply.document is None:
+            raise BackendError(f"{self.label} refused to start a session: {reply.failure}")
+        grid = reply.document.grid("get_config")
+        config = {row[0]: row[1] for row in grid.rows} if grid else {}
+        return StartState(
+            session=config.get("OPH_SESSION_ID", ""),
+            cwd=config.get("OPH_CWD") or "/",
+            cdd=config.get("OPH_CDD") or "/",
+            datacube=config.get("OPH_DATACUBE", ""),
+        )
+
+    def submit(self, call: OperatorCall, *, progress: ProgressCallback | None = None) -> Reply:
+        workflow = wrap_call(call, self.user)
+        workflow.setdefault("exec_mode", "sync")
+        return self._send(workflow)
+
+    def submit_workflow(self, workflow: str) -> Reply:
+        try:
+            document = json.loads(workflow)
+        except json.JSONDecodeError as err:
+            raise BackendError(f"the workflow is not valid JSON: {err}") from None
+        return self._send(document)
+
+    def interrupt(self) -> None:
+        """Nothing to stop locally: the server keeps running the job (use kill JOBID)."""
+
+    def close(self) -> None:
+        """Nothing to release: every request is its own HTTPS connection."""
+
+    # -- transport ---------------------------------------------------------------------------
+    def _send(self, workflow: dict) -> Reply:
+        chatter = io.StringIO()  # PyOphidia prints its connection errors; we report them once
+        with self._lock, contextlib.redirect_stdout(chatter):
+            response, jobid, _session, code, error = self._submit_raw(
+                self.user, self._password, self.host, self.port, json.dumps(workflow)
+            )
+        if code:
+            reason = str(error or chatter.getvalue().strip() or "no answer")
+            if code == 5 or "unauthorized" in reason.lower():
+                raise BackendError(
+                    f"{self.host}:{self.port} refused the credentials of {self.user}",
+                    hint="check -u/-p (OPH_USER/OPH_PASSWD) or the token",
+                )
+            if code == 1 and response is None:
+                raise BackendError(
+                    f"cannot reach the Ophidia server at {self.host}:{self.port}: {reason}",
+                    hint="check -H/-P (OPH_SERVER_HOST/OPH_SERVER_PORT) and that it is running",
+                )
+            return Reply(error=code, jobid=jobid, message=reason)
+        document = None
+        if response:
+            try:
+                document = Document.from_json(response)
+            except (ValueError, KeyError, TypeError) as err:
+                raise BackendError(
+                    f"{self.label} answered something that is not a reply: {err}"
+                ) from None
+        return Reply(jobid=jobid, document=document)
