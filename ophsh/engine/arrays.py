@@ -17,6 +17,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -87,9 +88,9 @@ class Staged:
         """Stage a stack of the published arrays ``members`` (names in ``data/``)."""
         staged = cls(files, suffix=STACK)
         staged.tmp_path.mkdir()
-        arrays = [files.open(name) for name in members]
-        staged.shape = (*arrays[0].shape, len(arrays))
-        staged.dtype = np.result_type(*arrays)
+        layouts = [_layout(_plain(files.data / name)) for name in members]
+        staged.shape = (*layouts[0][1], len(layouts))
+        staged.dtype = np.result_type(*[dtype for _, _, dtype in layouts])
         for i, name in enumerate(members):
             os.link(_plain(files.data / name), staged.tmp_path / f"{i:06d}.npy")
         return staged
@@ -172,6 +173,26 @@ class ArrayFiles:
     def is_stack(self, name: str) -> bool:
         return name.endswith(STACK)
 
+    def member_count(self, name: str) -> int:
+        return len(self._member_paths(name))
+
+    def _member_paths(self, name: str) -> list[Path]:
+        return sorted((self.data / name).glob("*.npy"))
+
+    def rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the first axis, read into memory (a stack: from each member).
+
+        Reading with pread rather than through a memory map keeps the process small: mapped
+        pages would count in its memory however many frames it walks through.
+        """
+        if name.endswith(STACK):
+            return np.stack(self.member_rows(name, start, stop), axis=-1)
+        return read_rows(self.data / name, start, stop)
+
+    def member_rows(self, name: str, start: int, stop: int) -> list[np.ndarray]:
+        """Rows ``start:stop`` of every member of a stack, one array each."""
+        return [read_rows(path, start, stop) for path in self._member_paths(name)]
+
     def size_of(self, name: str) -> int:
         path = self.data / name
         if path.is_dir():
@@ -194,6 +215,42 @@ class ArrayFiles:
                 _unlink(path)
                 removed += 1
         return removed
+
+
+@lru_cache(maxsize=8192)
+def _layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
+    """Data offset, shape and dtype of a published ``.npy`` file (published files never change)."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        if fortran:
+            raise ValueError(f"{path.name} is in Fortran order")
+        return fh.tell(), tuple(shape), dtype
+
+
+def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the first axis of a ``.npy`` file, read with pread."""
+    offset, shape, dtype = _layout(path)
+    if not shape:
+        return np.load(path)
+    start, stop = max(0, start), min(stop, shape[0])
+    out = np.empty((max(0, stop - start), *shape[1:]), dtype=dtype)
+    view = memoryview(out).cast("B")
+    position = offset + start * dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        done = 0
+        while done < view.nbytes:
+            got = os.preadv(fd, [view[done:]], position + done)
+            if got <= 0:
+                raise OSError(f"{path.name} is shorter than its header says")
+            done += got
+    finally:
+        os.close(fd)
+    return out
 
 
 def _load(path: Path) -> np.ndarray:

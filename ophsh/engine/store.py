@@ -361,14 +361,8 @@ class Store:
         return array
 
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` along the cube's first array axis, as stored.
-
-        For a stack only those rows of each member are read; plain arrays give a read-only view.
-        """
-        members = self.arrays.members(cube.data_file)
-        if members is None:
-            return self.data(cube)[start:stop]
-        return np.stack([m[start:stop] for m in members], axis=-1)
+        """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
+        return self.arrays.rows(cube.data_file, start, stop)
 
     def metadata_items(self, cube: Cube) -> list[MetadataItem]:
         """The cube's metadata, in insertion order, ready to be copied to another cube."""

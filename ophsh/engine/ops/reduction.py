@@ -17,7 +17,6 @@ from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import (
     NETWORK_LIMIT,
     map_blocks,
-    quantile_last,
     quantile_wires,
     reduce_last,
 )
@@ -120,9 +119,15 @@ def reduce2(ctx: OpContext, p: Params) -> None:
     axis = cube.axis(dim.name)
     operation, order, missing = p.str("operation"), _order(p), _missing(p)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
-    members = ctx.store.arrays.members(cube.data_file)
-    if operation == "quantile" and members and axis == len(shape) and len(shape) > 0:
-        staged = _stack_quantile(ctx, members, shape, cube.dtype, order)
+    files = ctx.store.arrays
+    if (
+        operation == "quantile"
+        and files.is_stack(cube.data_file)
+        and axis == len(shape)
+        and shape
+        and files.member_count(cube.data_file) <= NETWORK_LIMIT
+    ):
+        staged = _stack_quantile(ctx, cube, shape, order)
     else:
         staged = reduce_axes(
             ctx,
@@ -142,51 +147,26 @@ def reduce2(ctx: OpContext, p: Params) -> None:
     )
 
 
-def _stack_quantile(
-    ctx: OpContext,
-    members: list[np.ndarray],
-    shape: tuple[int, ...],
-    dtype: np.dtype,
-    order: float,
-) -> Staged:
+def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
     """A quantile across the frames of a stack, read straight from each frame's file."""
-    if len(members) > NETWORK_LIMIT:
-        return _blocked_quantile(ctx, members, shape, dtype, order)
-    staged = ctx.store.arrays.stream(shape, dtype)
+    staged = ctx.store.arrays.stream(shape, cube.dtype)
     rows = shape[0]
     row_size = max(1, int(np.prod(shape[1:])))
+    count = ctx.store.arrays.member_count(cube.data_file)
 
     def kernel(wires: list[np.ndarray]) -> np.ndarray:
         ctx.check_cancel()
-        return quantile_wires(wires, order).astype(dtype)
+        return quantile_wires(wires, order).astype(cube.dtype)
 
     try:
         map_blocks(
-            lambda a, b: [np.array(m[a:b]) for m in members],
+            lambda a, b: ctx.store.arrays.member_rows(cube.data_file, a, b),
             kernel,
             staged.append,
             rows,
-            row_size * 8 * len(members),
+            row_size * 8 * count,
             tick=lambda done: ctx.progress("reduce2", done, rows),
             rows_per_block=max(1, WIRE_ELEMENTS // row_size),
-        )
-    except BaseException:
-        staged.discard()
-        raise
-    return staged
-
-
-def _blocked_quantile(ctx, members, shape, dtype, order) -> Staged:
-    staged = ctx.store.arrays.stream(shape, dtype)
-    rows = shape[0]
-    try:
-        map_blocks(
-            lambda a, b: np.stack([m[a:b] for m in members], axis=-1),
-            lambda block: quantile_last(block, order).astype(dtype),
-            staged.append,
-            rows,
-            max(1, int(np.prod(shape[1:]))) * 8 * len(members),
-            tick=lambda done: ctx.progress("reduce2", done, rows),
         )
     except BaseException:
         staged.discard()
