@@ -19,7 +19,9 @@ import platformdirs
 from ophsh import __version__
 from ophsh.backend import Backend
 from ophsh.errors import ExitCode, OphshError
+from ophsh.render.progress import TerminalProgress
 from ophsh.shell.history import History
+from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
 from ophsh.shell.script import run_script, run_text
 from ophsh.shell.shell import Shell
@@ -114,20 +116,27 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: History) -> int:
     fmt = lambda: shell.state.get("OPH_TERM_FORMAT") or "classic"  # noqa: E731
+    bars = TerminalProgress(enabled=not options.quiet and not options.json)
+    shell.progress = bars
+
+    def show(outcome: Outcome) -> None:
+        bars.close()
+        printer.show(outcome, fmt=fmt(), errors=False)
+
+    def report(message: str) -> None:
+        bars.close()
+        printer.error(message)
+
     if options.execute is not None:
         history.append(options.execute)
         outcome = shell.run_line(options.execute)
+        bars.close()
         printer.show(outcome, fmt=fmt())
         return outcome.exit_code
     if options.script:
         script = Path(options.script)
         return run_script(
-            shell,
-            script,
-            options.args,
-            keep_going=options.keep_going,
-            show=lambda o: printer.show(o, fmt=fmt(), errors=False),
-            report=printer.error,
+            shell, script, options.args, keep_going=options.keep_going, show=show, report=report
         )
     if not sys.stdin.isatty():
         return run_text(
@@ -136,8 +145,8 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
             "<stdin>",
             [],
             keep_going=options.keep_going,
-            show=lambda o: printer.show(o, fmt=fmt(), errors=False),
-            report=printer.error,
+            show=show,
+            report=report,
         )
     from ophsh.repl.app import run_repl
 
