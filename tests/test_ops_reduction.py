@@ -222,3 +222,15 @@ def test_massive_forms_run_an_operator_on_every_selected_cube(load, run, values,
     assert maxima == sorted(tuple(d.astype(np.float64).max(axis=1)) for d in data)
     outcome = run("oph_intercube cube=[container=c;level=1];cube2=" + grid.rows[0][3])
     assert len(outcome.reply.document.grid("massive_list").rows) == 3
+
+
+def test_intercube_corr_gives_pearson_per_row(load, run, values, shell):
+    a, b = frames(2, shape=(5, 9), seed=13)
+    load([a], tag="A")
+    first = shell.state.get("OPH_DATACUBE")
+    load([b], tag="B")
+    run(f"oph_intercube cube={first};cube2=$OPH_DATACUBE;operation=corr")
+    expected = [
+        np.corrcoef(x, y)[0, 1] for x, y in zip(a.astype(float), b.astype(float), strict=True)
+    ]
+    assert np.allclose(values(), expected)

@@ -14,11 +14,12 @@ from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import map_blocks
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.merge import same_shape
+from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 from ophsh.syntax import split_values
 
-__all__ = ["OPERATIONS", "intercube"]
+__all__ = ["OPERATIONS", "correlation", "intercube"]
 
 
 def _mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,8 +56,6 @@ def _pair(ctx: OpContext, p: Params) -> tuple[Cube, Cube]:
 def intercube(ctx: OpContext, p: Params) -> None:
     first, second = _pair(ctx, p)
     operation = p.str("operation")
-    if operation == "corr":
-        raise OperatorError("operation=corr is not available in the embedded store")
     if second.measure_type != first.measure_type:
         raise OperatorError(
             f"{first.pid} holds {first.measure_type} values and {second.pid} {second.measure_type}",
@@ -65,6 +64,9 @@ def intercube(ctx: OpContext, p: Params) -> None:
     scalar = second.elements == 1 and first.elements != 1
     if not scalar:
         same_shape(first, second)
+    if operation == "corr":
+        _correlation(ctx, p, first, second)
+        return
     func = OPERATIONS[operation]
     out_dtype = first.dtype
     missing = p.real("missingvalue") if p.opt("missingvalue") else None
@@ -133,3 +135,31 @@ def intercube(ctx: OpContext, p: Params) -> None:
             f"division by zero at {sum(zeros)} value(s) of {second.pid}; they are "
             f"{'NaN' if out_dtype.kind == 'f' else '0'} in {cube.pid}",
         )
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson's correlation of ``a`` and ``b`` along the last axis (NaN where one is flat)."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    with np.errstate(all="ignore"):
+        return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+
+
+def _correlation(ctx: OpContext, p: Params, first: Cube, second: Cube) -> None:
+    """operation=corr: one value per row, the implicit dimensions collapse."""
+    n_exp = len(first.explicit_dims)
+    if len(first.implicit_dims) == 0:
+        raise OperatorError(f"{first.pid} has no implicit dimension to correlate along")
+    shape = first.shape[:n_exp]
+    a = np.asarray(ctx.store.data(first), dtype=np.float64).reshape(*shape, -1)
+    b = np.asarray(ctx.store.data(second), dtype=np.float64).reshape(*shape, -1)
+    ctx.derive(
+        first,
+        dims=collapse(first.dims, {d.name for d in first.implicit_dims}),
+        data=correlation(a, b).astype(first.dtype),
+        objkey="intercube",
+        container=p.opt("container"),
+        description=p.str("description"),
+        measure=p.opt("measure"),
+        parents=[first, second],
+    )
