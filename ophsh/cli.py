@@ -14,11 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 from ophsh import __version__
 from ophsh.backend import Backend
 from ophsh.errors import ExitCode, OphshError
+from ophsh.locations import default_store
 from ophsh.render.progress import TerminalProgress
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -28,15 +27,7 @@ from ophsh.shell.shell import Shell
 from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
 
-__all__ = ["default_store", "main"]
-
-
-def default_store() -> Path:
-    """``OPHSH_STORE``, else the store in the user's data directory."""
-    env = os.environ.get("OPHSH_STORE")
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("ophsh")) / "store"
+__all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:

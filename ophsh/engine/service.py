@@ -54,6 +54,7 @@ RESERVED_ARGS = frozenset(
     }
 )
 CONTEXT_ARGS = ("cwd", "cdd", "ncores", "nhost", "nthreads", "project")
+CLIENT_CONTEXT = frozenset({*CONTEXT_ARGS, "cube", "host_partition", "exec_mode", "sessionid"})
 
 
 class RequestError(Exception):
@@ -200,7 +201,9 @@ class Service:
             args.append(("cube", str(workflow["cube"])))
         if spec.param("cwd") and not any(k == "cwd" for k, _ in args):
             args.append(("cwd", "/"))
-        return args
+        # Clients add their context to every command; an operator without such a parameter
+        # simply does not use it (no warning for what the user never typed).
+        return [(k, v) for k, v in args if k not in CLIENT_CONTEXT or spec.param(k)]
 
     def _session(self, user: str, sessionid: Any) -> Session:
         if sessionid in (None, ""):
@@ -279,10 +282,9 @@ class Service:
         """Validate and run one operator (massive or not); failures end up in the document."""
         doc = Document(producer=user)
         request = Request(spec.name, tuple(Argument(k, v) for k, v in args), command)
+        warnings: list[str] = []
         try:
             call, warnings = validate_request(request, self.specs, strict=False)
-            for warning in warnings:
-                doc.add_text("warning", "WARNING", warning)
             missing = missing_mandatory(spec, call)
             if missing:
                 names = ", ".join(f"{p.name}=" for p in missing)
@@ -293,8 +295,9 @@ class Service:
             ctx = self._context(user, session, call, doc, command, progress, cancel)
             target = _massive_param(spec, call)
             if target is not None:
-                return self._run_massive(ctx, spec, call, target, handler)
+                return self._run_massive(ctx, spec, call, target, handler, warnings)
             handler(ctx, Params(spec, call))
+            _warn(doc, warnings)
             if "cube" not in ctx.outputs and call.get("cube"):
                 ctx.outputs["cube"] = call.get("cube") or ""
             for key in ("cwd", "cdd"):
@@ -302,6 +305,7 @@ class Service:
             doc.set_status(True)
             return Task(spec, call, doc, ctx.outputs)
         except OphshError as err:
+            _warn(doc, warnings)
             doc.fail(str(err))
         except Exception as err:  # a bug: keep the traceback in the log, tell the user briefly
             log.exception("internal error in %s", spec.name)
@@ -327,7 +331,9 @@ class Service:
             ctx.cancel = cancel
         return ctx
 
-    def _run_massive(self, ctx: OpContext, spec, call: OperatorCall, param: str, handler) -> Task:
+    def _run_massive(
+        self, ctx: OpContext, spec, call: OperatorCall, param: str, handler, warnings: list[str]
+    ) -> Task:
         """Run the operator once per selected cube or file, and report each run."""
         value = call.get(param) or ""
         if is_group(value):
@@ -396,6 +402,7 @@ class Service:
             if targets
             else "no cube or file matched the filter",
         )
+        _warn(doc, warnings)
         if failures:
             doc.set_status(False, f"{len(failures)} of {len(targets)} failed; first: {failures[0]}")
         else:
@@ -444,6 +451,12 @@ class Service:
         )
         doc.set_status(True)
         return Reply(document=doc)
+
+
+def _warn(doc: Document, warnings: list[str]) -> None:
+    """Warnings go after the operator's own output, so clients find that output first."""
+    for warning in warnings:
+        doc.add_text("warning", "WARNING", warning)
 
 
 def _int(text: str | None, default: int) -> int:

@@ -125,7 +125,8 @@ def check_value(spec: OperatorSpec, param: ParamSpec, value: str, specs: Specs) 
 
 def _check_item(spec: OperatorSpec, param: ParamSpec, item: str) -> None:
     where = {"operator": spec.name, "param": param.name}
-    if param.type in ("int", "real") and item:
+    if param.type in ("int", "real") and item and item != param.default:
+        # (a declared default such as missingvalue=- is how clients like PyOphidia say "none")
         try:
             number = int(item) if param.type == "int" else float(item)
         except ValueError:

@@ -1,0 +1,18 @@
+"""Where ophsh keeps things by default (platformdirs picks the right place per platform)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["default_store"]
+
+
+def default_store() -> Path:
+    """``OPHSH_STORE``, else the store in the user's data directory."""
+    env = os.environ.get("OPHSH_STORE")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("ophsh")) / "store"

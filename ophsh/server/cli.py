@@ -1,0 +1,153 @@
+"""``ophsh serve`` and ``ophsh user``: run the server, manage who may use it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import ssl
+import sys
+import threading
+from pathlib import Path
+
+from ophsh.engine.service import Service
+from ophsh.engine.store import Store
+from ophsh.errors import ExitCode, OphshError
+from ophsh.locations import default_store
+from ophsh.server.http import OphidiaServer
+from ophsh.server.tls import self_signed
+from ophsh.server.users import Users
+
+__all__ = ["main"]
+
+DEFAULT_PORT = 11732
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ophsh serve",
+        description="Serve the embedded store over Ophidia's protocol (HTTPS, SOAP, JSON), "
+        "for PyOphidia, oph_term and ophsh -H.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--store", type=Path, help="store directory (or OPHSH_STORE)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the only directory clients may read and write (default: here)",
+    )
+    parser.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
+    parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    parser.add_argument("--max-body-mb", type=float, default=16, help="largest request")
+    parser.add_argument("--read-timeout", type=float, default=30, help="seconds to read one")
+    parser.add_argument("--workers", type=int, default=4, help="asynchronous jobs at once")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def _user_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ophsh user", description="Users of ophsh serve.")
+    parser.add_argument("--store", type=Path, help="store directory (or OPHSH_STORE)")
+    sub = parser.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="add a user; the password is read from standard input")
+    add.add_argument("name")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
+    add.add_argument("--store", type=Path, default=argparse.SUPPRESS)
+    rm = sub.add_parser("del", help="remove a user")
+    rm.add_argument("name")
+    rm.add_argument("--store", type=Path, default=argparse.SUPPRESS)
+    ls = sub.add_parser("list", help="list the users")
+    ls.add_argument("--store", type=Path, default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    command, rest = argv[0], argv[1:]
+    try:
+        return serve(rest) if command == "serve" else user(rest)
+    except OphshError as err:
+        print(f"ophsh {command}: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def user(argv: list[str]) -> int:
+    options = _user_parser().parse_args(argv)
+    store = Store.open(options.store or default_store())
+    try:
+        users = Users(store)
+        if options.action == "add":
+            password = sys.stdin.readline().rstrip("\r\n")
+            users.add(options.name, password)
+            print(f"user {options.name} added")
+        elif options.action == "del":
+            users.delete(options.name)
+            print(f"user {options.name} removed")
+        else:
+            for name in users.names():
+                print(name)
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
+def serve(argv: list[str]) -> int:
+    options = _serve_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if options.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    store_dir = (options.store or default_store()).expanduser()
+    data_dir = options.data_dir.expanduser().resolve()
+    if not data_dir.is_dir():
+        raise OphshError(f"--data-dir {data_dir} is not a directory")
+    store = Store.open(store_dir)
+    users = Users(store)
+    if not users.names():
+        print(
+            f"ophsh serve: no user yet; add one with: ophsh user add NAME --password-stdin "
+            f"--store {store_dir}",
+            file=sys.stderr,
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if bool(options.cert) != bool(options.key):
+        raise OphshError("--cert and --key go together")
+    cert, key = options.cert, options.key
+    if not cert:
+        cert, key = self_signed(store.root / "tls", options.host)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as err:
+        raise OphshError(f"cannot use the certificate {cert} and key {key}: {err}") from None
+    service = Service(store, base_path=data_dir, workers=options.workers)
+    try:
+        server = OphidiaServer(
+            (options.host, options.port),
+            service,
+            users,
+            context,
+            max_body=int(options.max_body_mb * (1 << 20)),
+            read_timeout=options.read_timeout,
+        )
+    except OSError as err:
+        raise OphshError(
+            f"cannot listen on {options.host}:{options.port}: {err.strerror}"
+        ) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, name="ophsh-serve", daemon=True)
+    thread.start()
+    print(f"ophsh serve: {server.url} (store {store.root}, data {data_dir})", flush=True)
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+    service.close()
+    store.close()
+    return ExitCode.OK
