@@ -316,3 +316,61 @@ def test_ophsh_remote_mode_errors_are_one_clear_line(served):
     assert len(refused.stderr.strip().splitlines()) == 1
     down = ophsh("-H", "127.0.0.1", "-P", str(free_port()), "-u", "bob", "-p", "x", "-e", "ll")
     assert down.returncode == 2 and "cannot reach the Ophidia server" in down.stderr
+
+
+def test_async_jobs_can_be_polled_as_pyophidia_does(served):
+    client = served.client()
+    client.submit("oph_list level=2;exec_mode=async;")
+    assert client.last_response is None  # async: a job id now, the document later
+    workflow = client.last_jobid.split("?")[1].split("#")[0]
+    for _ in range(200):  # polls until the job is done; no time limit is asserted
+        progress = client.get_progress(workflow)
+        if progress["progress rate"] == 1.0:
+            break
+    assert progress["progress rate"] == 1.0
+    client.submit(f"oph_resume id={workflow};")
+    assert json.loads(client.last_response)["response"][0]["objkey"] == "list"
+
+
+def test_a_client_that_hangs_up_loses_nothing(served):
+    client = served.client()
+    client.submit("oph_createcontainer container=hangup;dim=NAXIS2|NAXIS1;dim_type=int|int;")
+    first = sorted((served.data / "raw").glob("*.fits"))[0].name
+    request = envelope(
+        {
+            "name": "oph_importfits",
+            "exec_mode": "sync",
+            "sessionid": client.session,
+            "tasks": [
+                {
+                    "name": "Task 0",
+                    "operator": "oph_importfits",
+                    "arguments": [f"src_path=raw/{first}", "container=hangup"],
+                }
+            ],
+        }
+    )
+    import base64
+
+    auth = base64.b64encode(b"alice:wonderland").decode()
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", served.port)) as raw,
+        context.wrap_socket(raw) as tls,
+    ):
+        tls.sendall(
+            f"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n"
+            f"Content-Length: {len(request)}\r\n\r\n".encode()
+            + request
+        )  # and hang up without reading the answer
+    for _ in range(200):
+        client.submit("oph_list level=2;path=/;")
+        if (
+            "hangup" in client.last_response
+            and "/ophidia/" in client.last_response.split("hangup")[-1]
+        ):
+            break
+    rows = json.loads(client.last_response)["response"][0]["objcontent"][0]["rowvalues"]
+    assert any(len(r) > 2 and r[1].startswith("hangup") and r[2] for r in rows)
+    assert still_serving(served)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ophsh.backend import Reply
 from ophsh.document import Document
+from ophsh.engine import server_operators
 from ophsh.engine.context import Cancelled, OpContext, Progress
 from ophsh.engine.massive import select_cubes, select_files
 from ophsh.engine.params import Params
@@ -97,6 +98,8 @@ class Service:
         self._lock = threading.Lock()
         self.server_operators: dict[str, Callable[[str, dict, dict], Reply]] = {
             "oph_get_config": self._get_config,
+            "oph_resume": self._resume,
+            "oph_manage_session": self._manage_session,
         }
 
     # -- entry point ----------------------------------------------------------------------
@@ -413,6 +416,19 @@ class Service:
         return Task(spec, call, doc, produced, massive=True)
 
     # -- server operators -----------------------------------------------------------------
+    def _resume(self, user: str, workflow: dict, task: dict) -> Reply:
+        args = server_operators.arguments(task)
+        try:
+            session = self._session(user, workflow.get("sessionid") or "null")
+        except RequestError as err:
+            return Reply(error=err.code, message=err.message)
+        return server_operators.resume(self.sessions, user, session, args)
+
+    def _manage_session(self, user: str, workflow: dict, task: dict) -> Reply:
+        return server_operators.manage_session(
+            self.sessions, user, server_operators.arguments(task)
+        )
+
     def _get_config(self, user: str, workflow: dict, task: dict) -> Reply:
         """oph_get_config: the user's stored state, one row per key (every key by default)."""
         key = "all"
