@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ArrayFiles", "Staged"]
+from ophsh.engine.ast_lock import AST_LOCK
+
+__all__ = ["ArrayFiles", "Staged", "load", "read_rows"]
 
 STACK = ".stack"
 
@@ -222,10 +224,11 @@ def _layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
     """Data offset, shape and dtype of a published ``.npy`` file (published files never change)."""
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        with AST_LOCK:
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         if fortran:
             raise ValueError(f"{path.name} is in Fortran order")
         return fh.tell(), tuple(shape), dtype
@@ -235,7 +238,7 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of the first axis of a ``.npy`` file, read with pread."""
     offset, shape, dtype = _layout(path)
     if not shape:
-        return np.load(path)
+        return load(path)
     start, stop = max(0, start), min(stop, shape[0])
     out = np.empty((max(0, stop - start), *shape[1:]), dtype=dtype)
     view = memoryview(out).cast("B")
@@ -253,11 +256,17 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
     return out
 
 
+def load(source, *, mmap: bool = False) -> np.ndarray:
+    """``np.load`` of a path or file object, its header parsed under :data:`AST_LOCK`."""
+    with AST_LOCK:
+        return np.load(source, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
 def _load(path: Path) -> np.ndarray:
     try:
-        return np.load(path, mmap_mode="r")
+        return load(path, mmap=True)
     except ValueError:  # zero-size arrays cannot be memory-mapped
-        return np.load(path)
+        return load(path)
 
 
 def _plain(path: Path) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ophsh.engine.arrays import ArrayFiles, Staged
+from ophsh.engine.arrays import ArrayFiles, Staged, load
 from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, now
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
 from ophsh.errors import NotFoundError, OperatorError, StoreError
@@ -397,9 +397,7 @@ def _pack(values: np.ndarray | None) -> bytes | None:
 
 def _dim(row) -> Dim:
     blob = row["vals"]
-    values = (
-        np.load(io.BytesIO(blob), allow_pickle=False) if blob else np.arange(1, row["size"] + 1)
-    )
+    values = load(io.BytesIO(blob)) if blob else np.arange(1, row["size"] + 1)
     return Dim(
         name=row["name"],
         type=row["type"],

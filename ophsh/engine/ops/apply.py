@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import map_blocks, reduce_last
 from ophsh.engine.model import MEASURE_DTYPES, Cube, dtype_of
@@ -62,7 +63,8 @@ def _x_expression(text: str, x: np.ndarray):
     """Evaluate an expression of ``x`` (numbers, + - * / ^, abs, nan) as Ophidia's predicates
     write them, e.g. 'x-500' or '2*x'."""
     try:
-        tree = ast.parse(text.replace("^", "**").strip(), mode="eval")
+        with AST_LOCK:
+            tree = ast.parse(text.replace("^", "**").strip(), mode="eval")
     except SyntaxError:
         raise ValidationError(f"'{text}' is not an expression of x") from None
 
@@ -130,7 +132,8 @@ def evaluate(query: str, measure: np.ndarray) -> tuple[np.ndarray, str | None]:
     """The query's value on ``measure`` (rows along the last axis) and the output type the
     outermost primitive declares (None when the query gives no types)."""
     try:
-        tree = ast.parse(query.strip(), mode="eval")
+        with AST_LOCK:
+            tree = ast.parse(query.strip(), mode="eval")
     except SyntaxError as err:
         raise ValidationError(f"query is not a valid expression: {err.msg}") from None
     declared: list[str] = []
