@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("script", nargs="?", help="a .oph file to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script ($1..$N)")
     parser.add_argument("-e", "--execute", metavar="COMMAND", help="run one command and exit")
+    parser.add_argument("-w", "--workflow", metavar="FILE", help="submit a JSON workflow and exit")
+    parser.add_argument(
+        "-a",
+        "--args",
+        dest="workflow_args",
+        metavar="A1,A2",
+        default="",
+        help="the workflow's $1,$2... (with -w)",
+    )
     parser.add_argument("-j", "--json", action="store_true", help="print replies as JSON")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or banner")
     parser.add_argument("--store", type=Path, help="embedded store directory (or OPHSH_STORE)")
@@ -66,8 +75,9 @@ def _backend(options: argparse.Namespace, store: Path) -> Backend:
             raise OphshError("remote mode is not available in this build of ophsh") from None
         return RemoteBackend.from_options(options)
     from ophsh.engine.embedded import EmbeddedBackend
+    from ophsh.workflow.run import WorkflowEngine
 
-    return EmbeddedBackend(store)
+    return EmbeddedBackend(store, workflows=WorkflowEngine(load_specs()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +128,12 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
         bars.close()
         printer.error(message)
 
+    if options.workflow:
+        args = options.workflow_args.split(",") if options.workflow_args else []
+        outcome = shell.run_workflow(options.workflow, args)
+        bars.close()
+        printer.show(outcome, fmt=fmt())
+        return outcome.exit_code
     if options.execute is not None:
         history.append(options.execute)
         outcome = shell.run_line(options.execute)

@@ -13,6 +13,7 @@ from ophsh.engine.embedded import EmbeddedBackend
 from ophsh.shell.shell import Shell
 from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
+from ophsh.workflow.run import WorkflowEngine
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
@@ -56,7 +57,7 @@ def store_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def backend(store_dir):
-    backend = EmbeddedBackend(store_dir, user="tester")
+    backend = EmbeddedBackend(store_dir, user="tester", workflows=WorkflowEngine(load_specs()))
     yield backend
     backend.close()
 

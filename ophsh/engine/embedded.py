@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from ophsh.backend import ProgressCallback, Reply, StartState
-from ophsh.engine.service import Service
+from ophsh.engine.service import Service, WorkflowRunner
 from ophsh.engine.store import Store
 from ophsh.syntax import OperatorCall
 
@@ -39,10 +39,16 @@ def wrap_call(call: OperatorCall, user: str) -> dict:
 class EmbeddedBackend:
     """Runs operators on a store directory, as the user running the shell."""
 
-    def __init__(self, store_dir: Path | str, *, user: str | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path | str,
+        *,
+        user: str | None = None,
+        workflows: WorkflowRunner | None = None,
+    ) -> None:
         self.store = Store.open(store_dir)
         self.user = user or _local_user()
-        self.service = Service(self.store, base_path="/")
+        self.service = Service(self.store, base_path="/", workflows=workflows)
         self.label = "embedded"
         self._cancel = threading.Event()
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ophsh.backend import Reply
 from ophsh.document import Document
@@ -78,6 +78,24 @@ class Task:
     massive: bool = False
 
 
+class WorkflowRunner(Protocol):
+    """Runs multi-task workflows for a :class:`Service` (ophsh.workflow provides one)."""
+
+    def prepare(self, document: dict[str, Any]) -> Any: ...
+
+    def run(
+        self,
+        service: Service,
+        user: str,
+        session: Session,
+        prepared: Any,
+        job: Job,
+        *,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Document, dict[str, str]]: ...
+
+
 class Service:
     """The embedded store behind Ophidia's request semantics."""
 
@@ -88,11 +106,13 @@ class Service:
         base_path: Path | str = "/",
         specs: Specs | None = None,
         workers: int = 4,
+        workflows: WorkflowRunner | None = None,
     ) -> None:
         self.store = store
         self.sessions = Sessions(store)
         self.paths = DataPaths(base_path)
         self.specs = specs or load_specs()
+        self.workflows = workflows
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ophsh-job")
         self._running: dict[str, Future] = {}
         self._lock = threading.Lock()
@@ -121,14 +141,14 @@ class Service:
                     raise RequestError(3, f"{operator} must be the only task of its request")
                 return self.server_operators[operator](user, workflow, task)
             if len(workflow["tasks"]) > 1 or workflow.get("direct_output") == "no":
-                raise RequestError(WRONG_PARAMETER, "multi-task workflows are not supported yet")
+                return self._submit_workflow(user, workflow, progress, cancel)
             spec = self.specs.operators.get(operator)
             if spec is None:
                 raise RequestError(WRONG_PARAMETER, f"unknown operator '{operator}'")
             session = self._session(user, workflow.get("sessionid"))
         except RequestError as err:
             return Reply(error=err.code, message=err.message)
-        args = self._task_args(workflow, task, spec)
+        args = self.task_arguments(workflow, task, spec)
         mode = str(workflow.get("exec_mode") or "async").lower()
         command = str(workflow.get("command") or _line(operator, args))
         job = self.sessions.new_job(session, command, json.dumps(workflow))
@@ -137,6 +157,46 @@ class Service:
         )
         jobid = session.jobid(job.workflow, job.marker)
         run = lambda: self._run(user, session, job, spec, args, command, progress, cancel)  # noqa: E731
+        if mode == "async":
+            with self._lock:
+                self._running[jobid] = self._pool.submit(run)
+            return Reply(jobid=jobid)
+        return Reply(jobid=jobid, document=run())
+
+    def _submit_workflow(self, user: str, workflow: dict, progress, cancel) -> Reply:
+        """A multi-task workflow: checked whole first, then run (now, or as a job)."""
+        if self.workflows is None:
+            raise RequestError(WRONG_PARAMETER, "this service runs no multi-task workflows")
+        try:
+            prepared = self.workflows.prepare(workflow)
+        except OphshError as err:
+            hint = f" ({err.hint})" if err.hint else ""
+            raise RequestError(WRONG_PARAMETER, f"{err}{hint}") from None
+        session = self._session(user, workflow.get("sessionid"))
+        mode = str(workflow.get("exec_mode") or "async").lower()
+        command = str(workflow.get("command") or f"workflow {workflow.get('name')}")
+        job = self.sessions.new_job(session, command, json.dumps(workflow), prepared.size + 1)
+        self.sessions.save_state(user, session=session.url, exec_mode=mode)
+        jobid = session.jobid(job.workflow, job.marker)
+
+        def run() -> Document:
+            started = time.monotonic()
+            self.sessions.set_job_status(job, "OPH_STATUS_RUNNING")
+            doc, outputs = self.workflows.run(
+                self, user, session, prepared, job, progress=progress, cancel=cancel
+            )
+            doc.source.update(
+                keys=["Session Code", "Workflow", "Marker", "JobID"],
+                values=[session.code, str(job.workflow), str(job.marker), jobid],
+            )
+            doc.set_extra("execution_time", f"{time.monotonic() - started:.2f}")
+            if outputs.get("cube"):
+                doc.set_extra("cube", outputs["cube"])
+                self.sessions.touch(session, datacube=outputs["cube"])
+            status = "OPH_STATUS_COMPLETED" if doc.ok else "OPH_STATUS_ERROR"
+            self.sessions.finish_job(job, status, doc.to_json())
+            return doc
+
         if mode == "async":
             with self._lock:
                 self._running[jobid] = self._pool.submit(run)
@@ -174,7 +234,7 @@ class Service:
         return request
 
     @staticmethod
-    def _task_args(
+    def task_arguments(
         workflow: dict[str, Any], task: dict[str, Any], spec: OperatorSpec
     ) -> list[tuple[str, str]]:
         """The task's arguments, completed from the workflow header as the server does.

@@ -17,6 +17,8 @@ from ophsh.locations import default_store
 from ophsh.server.http import OphidiaServer
 from ophsh.server.tls import self_signed
 from ophsh.server.users import Users
+from ophsh.spec import load_specs
+from ophsh.workflow.run import WorkflowEngine
 
 __all__ = ["main"]
 
@@ -125,7 +127,14 @@ def serve(argv: list[str]) -> int:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as err:
         raise OphshError(f"cannot use the certificate {cert} and key {key}: {err}") from None
-    service = Service(store, base_path=data_dir, workers=options.workers)
+    specs = load_specs()
+    service = Service(
+        store,
+        base_path=data_dir,
+        specs=specs,
+        workers=options.workers,
+        workflows=WorkflowEngine(specs),
+    )
     try:
         server = OphidiaServer(
             (options.host, options.port),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
+from ophsh.shell import workflows
 from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -90,11 +91,18 @@ class Shell:
                 raise OphshError(f"alias '{word}' expands into itself too many times")
             expanded = expand_alias(self.state.aliases[word], split_words(rest))
             return self._dispatch(expanded, depth + 1)
-        if word.startswith((".", "/")):
-            raise UnknownCommandError(
-                f"'{word}' looks like a workflow file; submitting workflows is not available yet"
+        if word.startswith((".", "/", "~")) or word.endswith(".json"):
+            return workflows.submit(
+                self, self.state.expand(word), split_words(self.state.expand(rest))
             )
         return self.run_operator(text)
+
+    def run_workflow(self, path: str, args: list[str]) -> Outcome:
+        """Submit a workflow file with its ``$N`` arguments; errors come back in the outcome."""
+        try:
+            return workflows.submit(self, path, args)
+        except OphshError as err:
+            return Outcome(request=f"{path} {' '.join(args)}".strip(), error=err)
 
     def run_operator(self, text: str) -> Outcome:
         """Expand, parse, validate, complete and submit an operator line."""

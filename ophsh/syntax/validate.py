@@ -132,6 +132,8 @@ def _check_item(spec: OperatorSpec, param: ParamSpec, item: str) -> None:
         except ValueError:
             kind = "an integer" if param.type == "int" else "a number"
             raise ValidationError(f"{param.name} must be {kind}, not '{item}'", **where) from None
+        if param.minvalue not in (None, "") and param.minvalue == param.maxvalue:
+            return  # Ophidia forces such a parameter to its only value, whatever is given
         if param.minvalue not in (None, "") and number < float(param.minvalue):
             raise ValidationError(f"{param.name} must be at least {param.minvalue}", **where)
         if param.maxvalue not in (None, "") and number > float(param.maxvalue):

@@ -1,0 +1,1 @@
+"""Ophidia's JSON workflows: read, check and run them on the embedded store."""

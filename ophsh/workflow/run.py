@@ -1,0 +1,432 @@
+"""Running a workflow on the embedded store, as Ophidia's workflow engine does.
+
+Tasks start when their parents are done, up to ``ncores`` at a time. A dependency of type
+``single`` or ``all`` writes the parent's output cube(s) into the child's argument (``cube`` by
+default); ``embedded`` only orders. ``on_error`` decides what a failure does: ``break``/``abort``
+(the default) stop the workflow, ``continue`` goes on without the failed task's dependents,
+``skip`` lets them run on the skipped task's input, ``repeat N`` tries again. Control operators
+(oph_if/elseif/else/endif, oph_set, oph_wait, and the remains of unrolled loops) run here.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import operator
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ophsh.document import Document
+from ophsh.engine.ast_lock import AST_LOCK
+from ophsh.engine.catalog import now
+from ophsh.engine.sessions import Job, Session
+from ophsh.errors import OphshError
+from ophsh.spec import Specs
+from ophsh.workflow.check import check, order
+from ophsh.workflow.loops import counter_values, substitute_variables, unroll
+from ophsh.workflow.model import CONTROL, Task, Workflow, parse
+
+if TYPE_CHECKING:
+    from ophsh.engine.service import Service
+
+__all__ = ["Prepared", "WorkflowEngine"]
+
+log = logging.getLogger(__name__)
+
+FINAL = ("COMPLETED", "ERROR", "SKIPPED", "ABORTED", "UNSELECTED")
+
+
+@dataclass
+class Prepared:
+    """A checked workflow with its loops unrolled."""
+
+    workflow: Workflow
+    order: list[str]
+
+    @property
+    def size(self) -> int:
+        return len(self.workflow.tasks)
+
+
+@dataclass
+class TaskState:
+    status: str = "PENDING"
+    outputs: list[str] = field(default_factory=list)
+    taken: bool = False
+    message: str = ""
+    kind: str = "SIMPLE"
+    begin: str = ""
+    end: str = ""
+    marker: int = 0
+
+
+class WorkflowEngine:
+    """What :class:`~ophsh.engine.service.Service` calls for multi-task requests."""
+
+    def __init__(self, specs: Specs) -> None:
+        self.specs = specs
+
+    def prepare(self, document: dict[str, Any] | str) -> Prepared:
+        workflow = parse(document)
+        check(workflow, self.specs)
+        workflow = unroll(workflow)
+        return Prepared(workflow, order(workflow))
+
+    def run(
+        self,
+        service: Service,
+        user: str,
+        session: Session,
+        prepared: Prepared,
+        job: Job,
+        *,
+        progress=None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Document, dict[str, str]]:
+        run = _Run(service, user, session, prepared, job, progress, cancel or threading.Event())
+        return run.execute()
+
+
+class _TaskFailed(OphshError):
+    pass
+
+
+class _Run:
+    def __init__(self, service, user, session, prepared, job, progress, cancel) -> None:
+        self.service, self.user, self.session = service, user, session
+        self.workflow: Workflow = prepared.workflow
+        self.order = prepared.order
+        self.job, self.progress, self.cancel = job, progress, cancel
+        self.header = self.workflow.header
+        self.tasks = {t.name: t for t in self.workflow.tasks}
+        self.states = {
+            name: TaskState(marker=job.marker + i + 1) for i, name in enumerate(self.order)
+        }
+        self.variables: dict[str, str] = {
+            "OPH_SESSION_ID": session.url,
+            "OPH_SESSION_CODE": session.code,
+            "OPH_WORKFLOW_ID": str(job.workflow),
+            "OPH_MARKER_ID": str(job.marker),
+            "OPH_USER": user,
+            "NCORES": str(self.header.get("ncores") or "1"),
+        }
+        self.lock = threading.Lock()
+        self.stop = False
+
+    # -- scheduling ------------------------------------------------------------------------
+    def execute(self) -> tuple[Document, dict[str, str]]:
+        workers = max(1, int(str(self.header.get("ncores") or "1")))
+        pending = list(self.order)
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-task") as pool:
+            while pending or running:
+                if self.cancel.is_set():
+                    self.stop = True
+                for name in list(pending):
+                    if self.stop:
+                        self._finish(name, "ABORTED", "the workflow stopped before this task")
+                        pending.remove(name)
+                        continue
+                    verdict = self._readiness(self.tasks[name])
+                    if verdict == "wait" or (verdict == "run" and len(running) >= workers):
+                        continue
+                    pending.remove(name)
+                    if verdict == "run":
+                        self.states[name].status = "RUNNING"
+                        running[pool.submit(self._run_task, self.tasks[name])] = name
+                    else:
+                        self._finish(name, verdict, "")
+                if running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        running.pop(future)
+                        future.result()
+                elif pending and not self.stop:
+                    for name in pending:  # unreachable with a checked workflow; never hang
+                        self._finish(name, "ABORTED", "its dependencies cannot be met")
+                    pending.clear()
+        self._on_exit()
+        return self._document()
+
+    def _readiness(self, task: Task) -> str:
+        """run, wait, or the final status the task gets without running."""
+        states = [(d, self.states[d.task]) for d in task.dependencies]
+        if any(s.status not in FINAL for _, s in states):
+            return "wait"
+        if task.operator == "oph_endif":
+            done = [s for _, s in states if s.status in ("COMPLETED", "SKIPPED")]
+            return "run" if done or not states else "UNSELECTED"
+        for dep, state in states:
+            if state.status in ("ERROR", "ABORTED"):
+                return "ABORTED"
+            if state.status == "UNSELECTED":
+                return "UNSELECTED"
+            parent = self.tasks[dep.task]
+            if parent.operator in ("oph_if", "oph_elseif", "oph_else"):
+                alternative = task.operator in ("oph_elseif", "oph_else")
+                if state.taken == alternative:
+                    return "UNSELECTED"
+        return "run"
+
+    def _finish(self, name: str, status: str, message: str) -> None:
+        with self.lock:
+            state = self.states[name]
+            state.status, state.message = status, message
+            state.end = state.end or now()
+            done = sum(s.status in FINAL for s in self.states.values())
+        if self.progress:
+            self.progress("workflow", done, len(self.states))
+
+    # -- one task --------------------------------------------------------------------------
+    def _run_task(self, task: Task) -> None:
+        state = self.states[task.name]
+        state.begin = now()
+        policy = str(task.on_error or self.header.get("on_error") or "break")
+        attempts = 1 + (int(policy.split()[1]) if policy.startswith("repeat") else 0)
+        for attempt in range(attempts):
+            try:
+                self._perform(task, state)
+                self._finish(task.name, "COMPLETED", "")
+                return
+            except OphshError as err:
+                message = str(err)
+            except Exception as err:  # a bug: the task fails, the log keeps the traceback
+                log.exception("task %s failed", task.name)
+                message = f"internal error: {type(err).__name__}: {err}"
+            if attempt + 1 < attempts and not self.cancel.is_set():
+                continue
+        if policy == "skip":
+            given = task.arg("cube")  # a skipped task hands its input on
+            state.outputs = [v for v in given.split("|") if v]
+            self._finish(task.name, "SKIPPED", message)
+            return
+        self._finish(task.name, "ERROR", message)
+        if policy not in ("continue", "skip"):
+            self.stop = True
+
+    def _perform(self, task: Task, state: TaskState) -> None:
+        if self.cancel.is_set():
+            raise _TaskFailed("interrupted")
+        if task.operator in CONTROL:
+            self._control(task, state)
+            return
+        args = self._arguments(task)
+        spec = self.service.specs.operators[task.operator]
+        command = f"{task.operator} " + ";".join(f"{k}={v}" for k, v in args) + ";"
+        result = self.service.run_task(
+            self.user, self.session, spec, args, command=command, cancel=self.cancel
+        )
+        doc = result.document
+        if result.massive:
+            state.kind = "MASSIVE"
+            grid = doc.grid("massive_list")
+            state.outputs = [row[3] for row in grid.rows if row[3]] if grid else []
+        elif doc.output_cube:
+            state.outputs = [doc.output_cube]
+        elif result.outputs.get("cube"):
+            state.outputs = [v for v in result.outputs["cube"].split("|") if v]
+        if not doc.ok:
+            raise _TaskFailed(doc.error_message or f"{task.operator} failed")
+
+    def _inputs(self, task: Task) -> dict[str, str]:
+        """The task's own arguments with the outputs its dependencies pass in."""
+        values = dict(self._substituted(task))
+        passed: dict[str, list[tuple[int, list[str]]]] = {}
+        for dep in task.dependencies:
+            if not dep.passes:
+                continue
+            outputs = _filtered(self.states[dep.task].outputs, dep.filter)
+            if dep.type == "single" and len(outputs) != 1:
+                raise _TaskFailed(
+                    f"'{dep.task}' gave {len(outputs)} outputs; a single dependency needs one"
+                )
+            passed.setdefault(dep.argument, []).append((dep.order, outputs))
+        for argument, items in passed.items():
+            values[argument] = "|".join(
+                v for _, outs in sorted(items, key=lambda x: x[0]) for v in outs
+            )
+        return values
+
+    def _substituted(self, task: Task) -> list[tuple[str, str]]:
+        return [(k, substitute_variables(v, self.variables, {})) for k, v in task.arguments]
+
+    def _arguments(self, task: Task) -> list[tuple[str, str]]:
+        values = self._inputs(task)
+        carried = {
+            "arguments": [f"{k}={v}" for k, v in values.items()],
+            "dependencies": [d for d in task.dependencies if d.passes],
+        }
+        spec = self.service.specs.operators[task.operator]
+        return self.service.task_arguments(self.header, carried, spec)
+
+    def _control(self, task: Task, state: TaskState) -> None:
+        inputs = [o for d in task.dependencies for o in self.states[d.task].outputs]
+        state.outputs = list(dict.fromkeys(inputs))
+        values = dict(self._substituted(task))
+        if task.operator in ("oph_if", "oph_elseif"):
+            state.taken = _truth(values.get("condition", "true"))
+        elif task.operator == "oph_else":
+            state.taken = True
+        elif task.operator == "oph_set":
+            keys = (values.get("key") or values.get("keys") or "").split("|")
+            given = values.get("value", "").split("|")
+            if not keys or keys == [""]:
+                raise _TaskFailed("oph_set needs key=")
+            for i, key in enumerate(keys):
+                self.variables[key] = given[i] if i < len(given) else given[-1]
+        elif task.operator == "oph_wait":
+            if values.get("type", "clock") != "clock":
+                raise _TaskFailed("oph_wait waits for time only here (type=clock)")
+            seconds = float(values.get("timeout", "-1"))
+            if seconds < 0:
+                raise _TaskFailed("oph_wait type=clock needs timeout= seconds")
+            if self.cancel.wait(seconds):
+                raise _TaskFailed("interrupted")
+
+    # -- the end ---------------------------------------------------------------------------
+    def _on_exit(self) -> None:
+        for name, state in self.states.items():
+            task = self.tasks[name]
+            policy = task.on_exit or self.header.get("on_exit") or "nop"
+            if policy != "oph_delete" or state.status != "COMPLETED" or task.operator in CONTROL:
+                continue
+            delete = self.service.specs.operators["oph_delete"]
+            for cube in state.outputs:
+                self.service.run_task(self.user, self.session, delete, [("cube", cube)])
+
+    def _document(self) -> tuple[Document, dict[str, str]]:
+        doc = Document(producer=self.user)
+        failed = [
+            (n, s) for n, s in self.states.items() if s.status in ("ERROR", "ABORTED") and s.message
+        ]
+        status = "OPH_STATUS_ERROR" if failed else "OPH_STATUS_COMPLETED"
+        doc.add_text("workflow_status", "Workflow Status", status)
+        counts = [
+            sum(s.status == "COMPLETED" for s in self.states.values()),
+            sum(s.status in ("SKIPPED", "UNSELECTED") for s in self.states.values()),
+            len(self.states),
+        ]
+        doc.add_grid(
+            "workflow_progress",
+            "Workflow Progress",
+            ("NUMBER OF COMPLETED TASKS", "NUMBER OF SKIPPED TASKS", "TOTAL NUMBER OF TASKS"),
+            ("int", "int", "int"),
+            [[str(c) for c in counts]],
+        )
+        jobid = self.session.jobid(self.job.workflow, self.job.marker)
+        doc.add_grid(
+            "workflow_list",
+            "Workflow Task List",
+            (
+                "OPH JOB ID",
+                "SESSION CODE",
+                "WORKFLOW ID",
+                "MARKER ID",
+                "PARENT MARKER ID",
+                "TASK NAME",
+                "TYPE",
+                "EXIT STATUS",
+                "OUTPUT",
+                "BEGIN TIME",
+                "END TIME",
+            ),
+            ("string",) * 11,
+            [
+                [
+                    self.session.jobid(self.job.workflow, s.marker),
+                    self.session.code,
+                    str(self.job.workflow),
+                    str(s.marker),
+                    str(self.job.marker),
+                    name,
+                    s.kind,
+                    f"OPH_STATUS_{s.status}",
+                    "|".join(s.outputs),
+                    s.begin,
+                    s.end,
+                ]
+                for name, s in self.states.items()
+            ],
+        )
+        for name, state in failed:
+            doc.add_text("workflow_summary", "WARNING", f"task '{name}': {state.message}")
+        if failed:
+            name, state = failed[0]
+            doc.set_status(False, f"task '{name}' failed: {state.message}")
+        else:
+            doc.set_status(True)
+        outputs: dict[str, str] = {}
+        for name in reversed(self.order):
+            state = self.states[name]
+            if state.status == "COMPLETED" and state.outputs:
+                outputs["cube"] = state.outputs[-1]
+                break
+        doc.set_extra("jobid", jobid)
+        return doc, outputs
+
+
+def _filtered(outputs: list[str], text: str) -> list[str]:
+    if text in ("", "all"):
+        return outputs
+    chosen = [int(v) for v in counter_values(text)]
+    return [outputs[i - 1] for i in chosen if 1 <= i <= len(outputs)]
+
+
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_ARITH = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+}
+
+
+def _truth(condition: str) -> bool:
+    """A condition after variable substitution: true/false, a number, or a comparison."""
+    text = condition.strip()
+    if text.lower() in ("true", "yes"):
+        return True
+    if text.lower() in ("false", "no", ""):
+        return False
+    source = text.replace("&&", " and ").replace("||", " or ").replace("!=", "≠")
+    source = source.replace("==", "=").replace("=", "==").replace("≠", "!=")
+    source = source.replace("<==", "<=").replace(">==", ">=")
+    try:
+        with AST_LOCK:
+            tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        raise _TaskFailed(f"condition '{condition}' is not an expression") from None
+
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+            return node.value
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else not value
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+            return _ARITH[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.BoolOp):
+            values = [walk(v) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            return _COMPARE[type(node.ops[0])](walk(node.left), walk(node.comparators[0]))
+        raise _TaskFailed(f"condition '{condition}': only numbers, names and comparisons")
+
+    try:
+        return bool(walk(tree))
+    except TypeError:
+        raise _TaskFailed(f"condition '{condition}' compares things of different kinds") from None
