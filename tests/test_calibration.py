@@ -93,3 +93,22 @@ def test_the_tutorials_steps_match_numpy(night, tmp_path):
         actual = fits.getdata(tmp_path / "out" / f"final_{filt}.fits")
         assert actual.shape == expected.shape
         assert relative_gap(actual, expected) < 1e-5
+
+
+def test_the_workflow_gives_the_same_fits_as_the_script(night, calibrated, tmp_path):
+    out = tmp_path / "out"
+    result = ophsh(
+        "-q",
+        "--store",
+        str(tmp_path / "store"),
+        "-w",
+        str(SCRIPTS / "calibrate.json"),
+        "-a",
+        f"{night},{out}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    for filt in ("master_bias", *(f"calibrated_{f}" for f in FILTERS)):
+        assert np.array_equal(
+            fits.getdata(out / f"{filt}.fits"), fits.getdata(calibrated / f"{filt}.fits")
+        )

@@ -381,3 +381,45 @@ def test_a_client_that_hangs_up_loses_nothing(served):
         assert wait_for(lambda: jobs() > before)  # the server has the request: hang up now
     assert wait_for(imported)  # the import finished though nobody listened for its answer
     assert still_serving(served)
+
+
+def test_pyophidia_wsubmit_runs_a_workflow(served):
+    client = served.client()
+    workflow = {
+        "name": "random means",
+        "author": "alice",
+        "abstract": "a cube, its row means",
+        "tasks": [
+            {
+                "name": "box",
+                "operator": "oph_createcontainer",
+                "arguments": ["container=$1", "dim=a|b", "dim_type=double|double"],
+            },
+            {
+                "name": "cube",
+                "operator": "oph_randcube",
+                "dependencies": [{"task": "box"}],
+                "arguments": [
+                    "container=$1",
+                    "dim=a|b",
+                    "dim_size=3|4",
+                    "exp_ndim=1",
+                    "nfrag=3",
+                    "ntuple=1",
+                    "measure=m",
+                    "measure_type=double",
+                ],
+            },
+            {
+                "name": "mean",
+                "operator": "oph_reduce",
+                "arguments": ["operation=avg"],
+                "dependencies": [{"task": "cube", "type": "single"}],
+            },
+        ],
+    }
+    assert client.wsubmit(json.dumps(workflow), "wbox") is not None
+    response = json.loads(client.last_response)
+    status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
+    assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED"
+    assert client.cube.startswith("http://localhost/ophidia/")  # the last task's cube

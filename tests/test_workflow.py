@@ -1,0 +1,298 @@
+"""JSON workflows on the embedded store: checks, dependencies, loops, branches, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from conftest import ophsh
+
+RANDCUBE = (
+    "oph_randcube",
+    [
+        "container=rnd",
+        "dim=lat|lon|time",
+        "dim_size=3|2|5",
+        "exp_ndim=2",
+        "nfrag=3",
+        "ntuple=2",
+        "measure=tas",
+        "measure_type=double",
+    ],
+)
+
+
+def task(name, operator, arguments=(), *deps, **extra):
+    return {
+        "name": name,
+        "operator": operator,
+        "arguments": list(arguments),
+        "dependencies": list(deps),
+        **extra,
+    }
+
+
+def single(parent, argument="cube"):
+    return {"task": parent, "type": "single", "argument": argument}
+
+
+def after(parent):
+    return {"task": parent}
+
+
+def workflow(*tasks, **header):
+    return {
+        "name": "test",
+        "author": "tests",
+        "abstract": "a test",
+        "exec_mode": "sync",
+        **header,
+        "tasks": list(tasks),
+    }
+
+
+def base_tasks():
+    return [
+        task(
+            "container",
+            "oph_createcontainer",
+            ["container=rnd", "dim=lat|lon|time", "dim_type=double|double|double"],
+        ),
+        task("random", RANDCUBE[0], RANDCUBE[1], after("container")),
+        task(
+            "export",
+            "oph_exportfits",
+            ["output_path=out", "output_name=random", "force=yes"],
+            single("random"),
+        ),
+    ]
+
+
+@pytest.fixture
+def submit(shell, tmp_path):
+    """Write a workflow to a file and submit it as ./file.json from the shell."""
+
+    def _submit(document: dict, *args: str):
+        path = tmp_path / "data" / "wf.json"
+        path.write_text(json.dumps(document))
+        return shell.run_line(" ".join(["./wf.json", *args]))
+
+    return _submit
+
+
+def statuses(outcome) -> dict[str, str]:
+    grid = outcome.reply.document.grid("workflow_list")
+    return {row[5]: row[7].removeprefix("OPH_STATUS_") for row in grid.rows}
+
+
+def fits_data(tmp_path, name: str) -> np.ndarray:
+    return fits.getdata(tmp_path / "data" / "out" / f"{name}.fits").astype(np.float64)
+
+
+def test_dependencies_pass_cubes_and_the_numbers_are_right(submit, tmp_path):
+    outcome = submit(
+        workflow(
+            *base_tasks(),
+            task("mean", "oph_reduce", ["operation=avg"], single("random")),
+            task("overall", "oph_aggregate", ["operation=avg"], single("mean")),
+            task(
+                "save",
+                "oph_exportfits",
+                ["output_path=out", "output_name=mean", "force=yes"],
+                single("overall"),
+            ),
+        )
+    )
+    assert outcome.ok, outcome.message
+    assert set(statuses(outcome).values()) == {"COMPLETED"}
+    random = fits_data(tmp_path, "random")  # lat x lon x time, as the cube's array
+    assert np.allclose(fits_data(tmp_path, "mean"), random.mean(axis=2).mean())
+
+
+def test_a_loop_over_a_dimension_with_subset_and_aggregate(submit, tmp_path):
+    outcome = submit(
+        workflow(
+            *base_tasks(),
+            task("loop", "oph_for", ["key=i", "counter=1:3"], single("random")),
+            task("pick", "oph_subset", ["subset_dims=lat", "subset_filter=&{i}"], single("loop")),
+            task("series", "oph_aggregate", ["operation=avg"], single("pick")),
+            task(
+                "save",
+                "oph_exportfits",
+                ["output_path=out", "output_name=lat&{i}", "force=yes"],
+                single("series"),
+            ),
+            task("end", "oph_endfor", [], after("save")),
+        )
+    )
+    assert outcome.ok, outcome.message
+    assert sum(name.startswith("save [") for name in statuses(outcome)) == 3
+    random = fits_data(tmp_path, "random")
+    for i in range(3):
+        assert np.allclose(fits_data(tmp_path, f"lat{i + 1}").ravel(), random[i].mean(axis=0))
+
+
+def test_if_else_with_a_variable_from_oph_set(submit):
+    outcome = submit(
+        workflow(
+            task("set", "oph_set", ["key=x", "value=3"]),
+            task("if", "oph_if", ["condition=@x > 2"], after("set")),
+            task("yes", "oph_createcontainer", ["container=big", "dim=x"], after("if")),
+            task("else", "oph_else", [], after("if")),
+            task("no", "oph_createcontainer", ["container=small", "dim=x"], after("else")),
+            task("end", "oph_endif", [], after("yes"), after("no")),
+        )
+    )
+    assert outcome.ok, outcome.message
+    done = statuses(outcome)
+    assert done["yes"] == "COMPLETED" and done["no"] == "UNSELECTED" and done["end"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        ("continue", {"bad": "ERROR", "child": "ABORTED", "other": "COMPLETED"}),
+        ("break", {"bad": "ERROR", "child": "ABORTED", "other": "ABORTED"}),
+        ("skip", {"bad": "SKIPPED", "child": "COMPLETED", "other": "COMPLETED"}),
+    ],
+)
+def test_on_error(submit, policy, expected):
+    outcome = submit(
+        workflow(
+            task("bad", "oph_deletecontainer", ["container=nothing_here"], on_error=policy),
+            task("child", "oph_createcontainer", ["container=after_bad", "dim=x"], after("bad")),
+            task(
+                "other", "oph_createcontainer", ["container=independent", "dim=x"], {"task": "wait"}
+            ),
+            task("wait", "oph_wait", ["type=clock", "timeout=0.2"]),
+        )
+    )
+    assert statuses(outcome) | {"wait": "x"} == expected | {"wait": "x"}
+    assert outcome.ok == (policy == "skip")
+
+
+def test_repeat_tries_again_then_fails(submit):
+    outcome = submit(
+        workflow(
+            task("bad", "oph_deletecontainer", ["container=nothing_here"], on_error="repeat 2"),
+            direct_output="no",  # one task, but answer with the workflow's own document
+        )
+    )
+    assert statuses(outcome) == {"bad": "ERROR"}
+    assert "nothing_here" in outcome.message
+
+
+def test_independent_tasks_run_in_parallel_up_to_ncores(submit):
+    tasks = [task(f"c{i}", "oph_createcontainer", [f"container=c{i}", "dim=x"]) for i in range(4)]
+    outcome = submit(workflow(*tasks, ncores="2"))
+    assert outcome.ok and set(statuses(outcome).values()) == {"COMPLETED"}
+
+
+def test_on_exit_deletes_intermediate_cubes(submit, run):
+    outcome = submit(
+        workflow(
+            task(
+                "container",
+                "oph_createcontainer",
+                ["container=rnd", "dim=lat|lon|time", "dim_type=double|double|double"],
+            ),
+            task("random", *RANDCUBE, after("container"), on_exit="oph_delete"),
+            task("mean", "oph_reduce", ["operation=avg"], single("random")),
+        )
+    )
+    assert outcome.ok, outcome.message
+    outputs = {r[5]: r[8] for r in outcome.reply.document.grid("workflow_list").rows}
+    listed = run("oph_list level=2;path=/").reply.document.grid("list").rows
+    pids = {r[2] for r in listed}
+    assert outputs["mean"] in pids and outputs["random"] not in pids
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (workflow(task("a", "oph_reduse", ["operation=avg"])), ["'a'", "did you mean oph_reduce"]),
+        (workflow(task("a", "oph_list", [], after("zz"))), ["'a'", "'zz'"]),
+        (
+            workflow(task("a", "oph_list", [], after("b")), task("b", "oph_list", [], after("a"))),
+            ["cycle"],
+        ),
+        (workflow(task("a", "oph_createcontainer", ["container=$2", "dim=x"])), ["$2", "'a'"]),
+        (workflow(task("a", "oph_list", ["levl=2"])), ["'a'", "level"]),
+    ],
+)
+def test_invalid_workflows_are_refused_before_anything_runs(submit, run, document, words):
+    document["tasks"].insert(0, task("first", "oph_createcontainer", ["container=early", "dim=x"]))
+    outcome = submit(document, "one")
+    assert not outcome.ok
+    for word in words:
+        assert word in outcome.message
+    names = [r[1] for r in run("oph_list path=/").reply.document.grid("list").rows]
+    assert "early" not in names  # nothing was executed
+
+
+def test_async_returns_a_job_then_watch_and_view_show_it(submit, shell):
+    outcome = submit(workflow(*base_tasks(), exec_mode="async"))
+    assert outcome.ok and outcome.reply.document is None and "?" in outcome.reply.jobid
+    watched = shell.run_line("watch")
+    assert watched.ok, watched.message
+    assert watched.reply.document.text_titled("Workflow Status") == "OPH_STATUS_COMPLETED"
+    assert len(watched.reply.document.grid("workflow_list").rows) == 3
+
+
+def test_check_prints_the_graph(shell, tmp_path):
+    (tmp_path / "data" / "wf.json").write_text(json.dumps(workflow(*base_tasks())))
+    outcome = shell.run_line("check wf.json")
+    assert outcome.ok and "is valid: 3 task(s)" in outcome.text
+    assert "export [oph_exportfits] <- random (single -> cube)" in outcome.text
+
+
+def test_ophsh_w_with_arguments(tmp_path):
+    path = tmp_path / "wf.json"
+    path.write_text(
+        json.dumps(workflow(task("a", "oph_createcontainer", ["container=$1", "dim=x"])))
+    )
+    result = ophsh("--store", str(tmp_path / "s"), "-w", str(path), "-a", "named", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = ophsh("--store", str(tmp_path / "s"), "-e", "ls", cwd=tmp_path)
+    assert "named" in listed.stdout
+
+
+def test_a_workflow_killed_midway_leaves_a_consistent_store(tmp_path):
+    path = tmp_path / "wf.json"
+    path.write_text(
+        json.dumps(
+            workflow(
+                *base_tasks()[:2],
+                task("pause", "oph_wait", ["type=clock", "timeout=60"], after("random")),
+                task("late", "oph_reduce", ["operation=avg"], single("random"), after("pause")),
+            )
+        )
+    )
+    store = tmp_path / "s"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ophsh", "--store", str(store), "-w", str(path)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the random cube exists, then kill
+        listed = ophsh("--store", str(store), "-j", "-e", "oph_list level=2;path=/", cwd=tmp_path)
+        if "/ophidia/" in listed.stdout.split('"rowvalues"')[-1]:
+            break
+        time.sleep(0.2)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    listed = ophsh("--store", str(store), "-j", "-e", "oph_list level=2;path=/", cwd=tmp_path)
+    rows = json.loads(listed.stdout)["response"]["response"][0]["objcontent"][0]["rowvalues"]
+    cubes = [r[2] for r in rows if r[2]]
+    assert len(cubes) == 1  # the random cube, whole; the reduction never started
+    shown = ophsh("--store", str(store), "-e", f"oph_explorecube cube={cubes[0]}", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
