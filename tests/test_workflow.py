@@ -296,3 +296,40 @@ def test_a_workflow_killed_midway_leaves_a_consistent_store(tmp_path):
     assert len(cubes) == 1  # the random cube, whole; the reduction never started
     shown = ophsh("--store", str(store), "-e", f"oph_explorecube cube={cubes[0]}", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
+
+
+def test_all_dependencies_with_a_filter_pass_chosen_outputs_of_a_massive_task(
+    submit, run, tmp_path
+):
+    from factories import raw_frame, write_fits
+
+    for i in range(3):
+        data, cards = raw_frame(shape=(4, 3), seed=i)
+        write_fits(tmp_path / "data" / "raw" / f"f{i}.fits", data, **cards)
+    outcome = submit(
+        workflow(
+            task(
+                "box",
+                "oph_createcontainer",
+                ["container=c", "dim=NAXIS2|NAXIS1", "dim_type=int|int"],
+            ),
+            task(
+                "import",
+                "oph_importfits",
+                ["src_path=[path=raw;file=*.fits]", "container=c"],
+                after("box"),
+            ),
+            task(
+                "pair",
+                "oph_mergecubes2",
+                ["dim=z"],
+                {"task": "import", "type": "all", "argument": "cubes", "filter": "1:2"},
+            ),
+        )
+    )
+    assert outcome.ok, outcome.message
+    rows = {r[5]: r for r in outcome.reply.document.grid("workflow_list").rows}
+    assert rows["import"][6] == "MASSIVE" and len(rows["import"][8].split("|")) == 3
+    dims = run(f"oph_cubeschema cube={rows['pair'][8]}").reply.document.grid("cubeschema_diminfo")
+    sizes = {r[0]: r[2] for r in dims.rows}
+    assert str(sizes["z"]) == "2"  # the filter passed the first two of the three frames
