@@ -157,4 +157,4 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
         )
     from ophsh.repl.app import run_repl
 
-    return run_repl(shell, printer, history.path, __version__)
+    return run_repl(shell, printer, history.path, __version__, progress=not options.quiet)

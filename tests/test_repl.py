@@ -55,3 +55,46 @@ def test_errors_are_one_line_and_the_shell_goes_on(repl):
 def test_ctrl_d_exits(repl):
     repl.sendeof()
     repl.expect(pexpect.EOF)
+
+
+def test_tab_completes_operator_names(repl):
+    repl.send("oph_reduc")
+    repl.send("\t")
+    repl.expect_exact("oph_reduce2")
+    repl.send("\x03")  # Ctrl-C drops the line
+    repl.expect_exact(">>")
+
+
+def test_what_is_typed_is_coloured(repl):
+    repl.send("oph_list level=2")
+    repl.expect(r"\x1b\[[0-9;]*m\s*level")  # the key gets a colour of its own
+    repl.send("\x03")
+
+
+def test_ctrl_r_finds_an_earlier_command(repl):
+    repl.sendline("oph_createcontainer container=remembered;dim=x")
+    repl.expect_exact("Output Container")
+    repl.sendline("pwd")
+    repl.expect_exact(">>")
+    repl.send("\x12")  # Ctrl-R
+    repl.expect_exact("reverse-i-search")
+    repl.send("remem")
+    repl.expect_exact("oph_createcontainer")  # the older command, found
+    repl.send("\r")  # keep it
+    repl.send("\r")  # and run it
+    repl.expect_exact("already exists")
+
+
+def test_ctrl_c_stops_a_running_job_and_the_shell_goes_on(repl, tmp_path):
+    (tmp_path / "wait.json").write_text(
+        '{"name": "w", "exec_mode": "sync", "direct_output": "no", "tasks": ['
+        '{"name": "pause", "operator": "oph_wait", "arguments": ["type=clock", "timeout=120"]}]}'
+    )
+    repl.sendline("./wait.json")
+    repl.expect_exact("wait.json")
+    repl.send("\x03")
+    repl.expect_exact("stopping")
+    repl.expect_exact("interrupted")
+    repl.expect_exact(">>")
+    repl.sendline("pwd")
+    repl.expect_exact("/")

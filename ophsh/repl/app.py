@@ -7,6 +7,7 @@ text arrives whole. The line runs in a worker thread so that Ctrl-C can stop the
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -14,12 +15,21 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import PygmentsLexer
+from prompt_toolkit.shortcuts import CompleteStyle
 
+from ophsh.errors import OphshError
+from ophsh.render.progress import TerminalProgress
+from ophsh.repl.completer import ShellCompleter
+from ophsh.repl.lexer import CommandLexer
+from ophsh.repl.prompt import prompt_text
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
 from ophsh.shell.shell import Shell
 
 __all__ = ["needs_more", "run_repl"]
+
+log = logging.getLogger(__name__)
 
 BANNER = "ophsh {version} - Ophidia shell on the {backend} backend. Type help, or quit to leave."
 
@@ -44,36 +54,63 @@ def _bindings(session_ref: list[PromptSession]) -> KeyBindings:
     return keys
 
 
-def _prompt(shell: Shell) -> str:
-    cwd = shell.state.get("OPH_CWD") or "/"
-    return f"[{shell.backend.label}] {cwd} >> "
-
-
 def _run_interruptibly(shell: Shell, line: str) -> Outcome:
+    """Run the line in a worker thread; Ctrl-C asks the backend to stop it."""
     result: list[Outcome] = []
-    worker = threading.Thread(target=lambda: result.append(shell.run_line(line)), daemon=True)
-    worker.start()
-    while worker.is_alive():
+    failure: list[BaseException] = []
+    done = threading.Event()  # not Thread.join: an interrupted join can lose track of the thread
+
+    def work() -> None:
         try:
-            worker.join(0.1)
+            result.append(shell.run_line(line))
+        except BaseException as err:  # reported below; the shell itself goes on
+            failure.append(err)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
+    while not done.is_set():
+        try:
+            done.wait(0.1)
         except KeyboardInterrupt:
             shell.backend.interrupt()
             print("^C  stopping...")
+    if failure:
+        log.error("'%s' failed", line, exc_info=failure[0])
+        error = failure[0]
+        return Outcome(
+            request=line, error=OphshError(f"internal error: {type(error).__name__}: {error}")
+        )
     return result[0]
 
 
-def run_repl(shell: Shell, printer: Printer, history_path: Path | None, version: str) -> int:
+def run_repl(
+    shell: Shell,
+    printer: Printer,
+    history_path: Path | None,
+    version: str,
+    *,
+    progress: bool = True,
+) -> int:
     """Run until quit or Ctrl-D; return the exit status."""
     history = FileHistory(str(history_path)) if history_path else InMemoryHistory()
     ref: list[PromptSession] = []
     session: PromptSession = PromptSession(
-        history=history, key_bindings=_bindings(ref), multiline=False, enable_history_search=True
+        history=history,
+        key_bindings=_bindings(ref),
+        multiline=False,
+        lexer=PygmentsLexer(CommandLexer),
+        completer=ShellCompleter(shell),
+        complete_while_typing=False,
+        complete_style=CompleteStyle.MULTI_COLUMN,
     )
     ref.append(session)
+    bars = TerminalProgress(enabled=progress)
+    shell.progress = bars
     printer.note(BANNER.format(version=version, backend=shell.backend.label))
     while True:
         try:
-            text = session.prompt(_prompt(shell))
+            text = session.prompt(lambda: prompt_text(shell))
         except KeyboardInterrupt:
             continue
         except EOFError:
@@ -82,6 +119,7 @@ def run_repl(shell: Shell, printer: Printer, history_path: Path | None, version:
         if not line.strip():
             continue
         outcome = _run_interruptibly(shell, line)
+        bars.close()
         printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
         if outcome.quit:
             break
