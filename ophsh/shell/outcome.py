@@ -21,6 +21,7 @@ class Outcome:
     quit: bool = False
     clear: bool = False
     notes: list[str] = field(default_factory=list)  # warnings shown before the reply
+    visual: object | None = None  # a picture for the terminal (a rich renderable), if any
 
     @property
     def ok(self) -> bool:

@@ -59,6 +59,8 @@ class Printer:
             self.out.clear()
         for note in outcome.notes:
             self.err.print(Text(note, style="yellow"))
+        if outcome.visual is not None and self.out.is_terminal:
+            self.out.print(outcome.visual)
         if outcome.text:
             self.out.print(Text(outcome.text))
         reply = outcome.reply

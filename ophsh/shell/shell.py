@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
-from ophsh.shell import workflows
+from ophsh.shell import pictures, workflows
 from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -109,6 +109,8 @@ class Shell:
         expanded = self.state.expand(text)
         if not expanded.strip():
             return Outcome(request=text)
+        if pictures.wanted(self, expanded):
+            return pictures.show(self, expanded)
         try:
             spec = resolve_operator(expanded.split(None, 1)[0], self.specs)
             request = parse_request(expanded)

@@ -1,0 +1,95 @@
+"""``show ... output=FILE.png`` and ``preview=yes``: pictures of a 2-D cube from the shell.
+
+These keys are ophsh's own, on top of oph_explorecube: the shell takes them off, asks the
+backend for the values (oph_explorecube base64=yes, as PyOphidia does, so it works on a remote
+server too), and renders them (:mod:`ophsh.render.picture`).
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ophsh.errors import OperatorError, ValidationError
+from ophsh.render.picture import STRETCHES, grey_image, preview, write_png
+from ophsh.shell.outcome import Outcome
+from ophsh.syntax import parse_request
+
+if TYPE_CHECKING:
+    from ophsh.shell.shell import Shell
+
+__all__ = ["KEYS", "show", "wanted"]
+
+KEYS = ("output", "stretch", "preview")
+_TYPES = {
+    "double": "<f8",
+    "float": "<f4",
+    "int": "<i4",
+    "long": "<i8",
+    "short": "<i2",
+    "byte": "i1",
+}
+
+
+def wanted(shell: Shell, line: str) -> bool:
+    """True for an oph_explorecube line that carries one of our picture keys."""
+    word = line.split(None, 1)[0] if line.strip() else ""
+    spec = shell.specs.operator(word)
+    if spec is None or spec.name != "oph_explorecube":
+        return False
+    try:
+        request = parse_request(line)
+        return any(request.get(key) is not None for key in KEYS)
+    except Exception:  # a malformed line: the normal path reports it
+        return False
+
+
+def show(shell: Shell, line: str) -> Outcome:
+    request = parse_request(line)
+    output = request.get("output")
+    stretch = request.get("stretch") or "zscale"
+    if stretch not in STRETCHES:
+        raise ValidationError(
+            f"stretch={stretch} is not allowed; choose one of {', '.join(STRETCHES)}"
+        )
+    look = (request.get("preview") or ("no" if output else "yes")).lower() == "yes"
+    if output and not output.lower().endswith(".png"):
+        raise ValidationError("output= names a .png file", hint="e.g. output=galaxy.png")
+    kept = [f"{a.key}={a.value}" for a in request.arguments if a.key not in KEYS]
+    kept += ["base64=yes", "limit_filter=0", "level=1", "show_index=no", "show_id=no"]
+    fetched = shell.run_operator(f"oph_explorecube {';'.join(kept)};")
+    if not fetched.ok:
+        return fetched
+    image = grey_image(_values(fetched), stretch)
+    notes = []
+    if output:
+        target = Path(output).expanduser()
+        target = target if target.is_absolute() else Path.cwd() / target
+        write_png(target, image)
+        notes.append(f"picture written to {target} ({image.shape[1]}x{image.shape[0]}, {stretch})")
+    outcome = Outcome(request=line, text="\n".join(notes))
+    if look:
+        outcome.visual = preview(image)
+    return outcome
+
+
+def _values(fetched: Outcome) -> np.ndarray:
+    """The 2-D array in an explorecube reply (rows along its one explicit dimension)."""
+    grid = fetched.reply.document.grid("explorecube_data")
+    if grid is None or not grid.rows:
+        raise OperatorError("the cube has no values to draw")
+    explicit = list(grid.keys[:-1])
+    if len(explicit) != 1:
+        raise OperatorError(
+            f"a picture needs a 2-D cube with one explicit dimension (it has {len(explicit)})",
+            hint="take one plane with oph_subset, or reduce the others away",
+        )
+    dtype = np.dtype(_TYPES.get(grid.types[-1], "<f8")).newbyteorder("=")
+    rows = [np.frombuffer(base64.b64decode(row[-1]), dtype=dtype) for row in grid.rows]
+    if len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+        raise OperatorError("a picture needs a 2-D cube (one implicit dimension)")
+    data = np.vstack(rows)
+    return data.T if explicit[0] == "NAXIS1" else data  # keep the frame's orientation
