@@ -8,7 +8,7 @@ from prompt_toolkit.document import Document as Line
 from pygments.token import Comment, Name, Operator, Punctuation, String
 
 from ophsh.repl.completer import ShellCompleter
-from ophsh.repl.lexer import CommandLexer
+from ophsh.syntax.lexer import CommandLexer
 
 
 def offered(shell, text: str) -> dict[str, str]:
@@ -83,3 +83,12 @@ def test_the_prompt_shows_backend_folder_and_cube_and_follows_oph_term_ps1(shell
     assert shown()[0] == "bold ansigreen"
     shell.state.set("OPH_TERM_PS1", "{cwd} $ ")
     assert shown()[1] == "/ $ "
+
+
+def test_help_examples_are_coloured_like_typed_commands():
+    from ophsh.render.commands import highlight_commands
+
+    text = highlight_commands("Example:\n  oph_reduce2 operation=max;dim=z\nplain words")
+    coloured = {text.plain[span.start : span.end] for span in text.spans}
+    assert {"oph_reduce2", "operation", "max"} <= coloured
+    assert not any("plain" in piece or "Example" in piece for piece in coloured)

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def repl(tmp_path):
     # A pty is not a terminal emulator: it cannot answer prompt_toolkit's cursor-position query.
-    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "cat"}
     child = pexpect.spawn(
         sys.executable,
         ["-m", "ophsh"],
@@ -98,3 +98,27 @@ def test_ctrl_c_stops_a_running_job_and_the_shell_goes_on(repl, tmp_path):
     repl.expect_exact(">>")
     repl.sendline("pwd")
     repl.expect_exact("/")
+
+
+def test_long_outputs_go_through_the_pager(tmp_path):
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "sed s/^/PAGED:/"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ophsh"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(20, 160),
+        env=env,
+    )
+    child.expect_exact(">>")
+    child.sendline("oph_operators_list")  # some 80 rows: taller than 20 lines
+    child.expect_exact("PAGED:")
+    child.expect_exact("oph_reduce2")
+    child.expect_exact(">>")
+    child.sendline("oph_list")  # short: printed straight, not through the pager
+    child.expect_exact("Ophidia Filesystem")
+    assert not child.before.endswith("PAGED:")
+    child.expect_exact(">>")
+    assert "PAGED:" not in child.before
+    child.close(force=True)

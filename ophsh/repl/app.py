@@ -21,11 +21,11 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from ophsh.errors import OphshError
 from ophsh.render.progress import TerminalProgress
 from ophsh.repl.completer import ShellCompleter
-from ophsh.repl.lexer import CommandLexer
 from ophsh.repl.prompt import prompt_text
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
 from ophsh.shell.shell import Shell
+from ophsh.syntax.lexer import CommandLexer
 
 __all__ = ["needs_more", "run_repl"]
 
@@ -106,6 +106,7 @@ def run_repl(
     )
     ref.append(session)
     bars = TerminalProgress(enabled=progress)
+    printer.paged = True
     shell.progress = bars
     printer.note(BANNER.format(version=version, backend=shell.backend.label))
     while True:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
+from ophsh.render.commands import highlight_commands
 from ophsh.render.document import render_document
 from ophsh.shell.outcome import Outcome
 
@@ -40,6 +42,7 @@ class Printer:
         color: bool | None = None,
     ) -> None:
         self.json_mode = json_mode
+        self.paged = False  # the interactive shell turns paging of long outputs on
         out, err = stdout or sys.stdout, stderr or sys.stderr
         options: dict = {"highlight": False, "soft_wrap": False}
         if color is False or json_mode:
@@ -62,15 +65,34 @@ class Printer:
         if outcome.visual is not None and self.out.is_terminal:
             self.out.print(outcome.visual)
         if outcome.text:
-            self.out.print(Text(outcome.text))
+            self.out.print(
+                highlight_commands(outcome.text) if self.out.is_terminal else outcome.text,
+                markup=False,
+            )
         reply = outcome.reply
         if reply is not None and reply.document is not None:
             if reply.document.ok or reply.document.objects[:-1]:
-                self.out.print(render_document(reply.document, fmt))
+                self._print_long(render_document(reply.document, fmt))
         elif reply is not None and reply.jobid and reply.error == 0:
             self.out.print(Text.assemble(("[JobID]: ", "bold blue"), reply.jobid))
         if errors and not outcome.ok:
             self.error(outcome.message or "failed")
+
+    def _print_long(self, renderable) -> None:
+        """Print; in the interactive shell, through a pager when it is taller than the screen."""
+        if not (self.paged and self.out.is_terminal):
+            self.out.print(renderable)
+            return
+        with self.out.capture() as captured:
+            self.out.print(renderable)
+        text = captured.get()
+        if text.count("\n") < self.out.height - 2:
+            self._raw_out.write(text)
+            self._raw_out.flush()
+            return
+        os.environ.setdefault("LESS", "-RFX")  # colours kept; one screen or less just prints
+        with self.out.pager(styles=True):
+            self.out.print(renderable)
 
     def error(self, message: str) -> None:
         self.err.print(Text(f"Error: {message}", style="bold red"))
