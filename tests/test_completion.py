@@ -47,6 +47,8 @@ def test_cube_pids_containers_files_and_variables(shell, run, tmp_path):
     assert "frame.fits" in offered(shell, "oph_importfits src_path=fr")
     assert "frame.fits" in offered(shell, "oph_importfits src_path=[path=fr")
     assert set(offered(shell, "getenv $OPH_C")) == {"OPH_CWD", "OPH_CDD"}
+    run("mkdir results")
+    assert "results/" in offered(shell, "oph_list path=re")
 
 
 def test_the_lexer_names_every_part_of_a_command():

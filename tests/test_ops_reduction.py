@@ -234,3 +234,25 @@ def test_intercube_corr_gives_pearson_per_row(load, run, values, shell):
         np.corrcoef(x, y)[0, 1] for x, y in zip(a.astype(float), b.astype(float), strict=True)
     ]
     assert np.allclose(values(), expected)
+
+
+def test_an_interrupted_reduction_keeps_nothing(load, run, shell, monkeypatch):
+    data = frames(5, shape=(64, 16), seed=14)
+    load(data)
+    run("oph_mergecubes2 cubes=[container=c];dim=z")
+    monkeypatch.setenv("OPHSH_MEMORY_MB", "0.001")  # many small blocks
+    monkeypatch.setenv("OPHSH_THREADS", "1")
+    before = run("oph_list level=2;path=/").reply.document.grid("list").rows
+
+    def stop_after_first_block(label: str, done: int, total: int) -> None:
+        if label == "reduce2" and done > 0:
+            shell.backend.interrupt()  # what Ctrl-C does in the interactive shell
+
+    shell.progress = stop_after_first_block
+    outcome = shell.run_line("oph_reduce2 operation=quantile;order=0.5")
+    assert not outcome.ok and "interrupted" in outcome.message
+    shell.progress = None
+    after = run("oph_list level=2;path=/").reply.document.grid("list").rows
+    assert after == before  # no half-made cube
+    store = shell.backend.store
+    assert not list(store.arrays.tmp.iterdir())  # and no staged file left behind

@@ -110,7 +110,12 @@ class OpContext:
         objkey: str,
     ) -> Cube:
         """Store a new cube, announce it in the reply and make it the current cube."""
-        self.check_cancel()
+        try:
+            self.check_cancel()
+        except Cancelled:
+            if staged is not None:
+                staged.discard()  # made, but the user asked to stop: nothing is kept
+            raise
         staged = staged if staged is not None else self.store.arrays.stage(np.asarray(data))
         cube = self.store.add_cube(
             NewCube(

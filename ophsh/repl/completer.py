@@ -114,6 +114,10 @@ class ShellCompleter(Completer):
             for name, description in self._containers():
                 if name.startswith(item):
                     yield Completion(name, -len(item), display_meta=description)
+        elif param.kind == "folder":
+            for name in self._folders():
+                if name.startswith(item):
+                    yield Completion(name + "/", -len(item), display_meta="folder")
         elif param.kind in ("file", "dir"):
             inner = item.rsplit("path=", 1)[-1] if item.startswith("[") else item
             yield from _paths(self._data_dir(), inner, dirs_only=param.kind == "dir")
@@ -170,6 +174,16 @@ class ShellCompleter(Completer):
             return [(c.name, c.description) for c in store.containers_in(folder.id)]
 
         return self._cached("containers", fetch)
+
+    def _folders(self) -> list[str]:
+        def fetch() -> Iterable[tuple[str, str]]:
+            _, tree = self._tree()
+            if tree is None:
+                return []
+            folder = tree.folder(self.shell.state.get("OPH_CWD") or "/")
+            return [(sub.path.rsplit("/", 1)[-1], "") for sub in tree.subfolders(folder)]
+
+        return [name for name, _ in self._cached("folders", fetch)]
 
     def _data_dir(self) -> Path:
         return Path(os.getcwd())
