@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -333,3 +334,29 @@ def test_all_dependencies_with_a_filter_pass_chosen_outputs_of_a_massive_task(
     dims = run(f"oph_cubeschema cube={rows['pair'][8]}").reply.document.grid("cubeschema_diminfo")
     sizes = {r[0]: r[2] for r in dims.rows}
     assert str(sizes["z"]) == "2"  # the filter passed the first two of the three frames
+
+
+def test_elseif_takes_the_first_true_branch(submit):
+    outcome = submit(
+        workflow(
+            task("set", "oph_set", ["key=n", "value=5"]),
+            task("if", "oph_if", ["condition=@n > 10"], after("set")),
+            task("big", "oph_createcontainer", ["container=big", "dim=x"], after("if")),
+            task("elif", "oph_elseif", ["condition=@n > 3"], after("if")),
+            task("medium", "oph_createcontainer", ["container=medium", "dim=x"], after("elif")),
+            task("else", "oph_else", [], after("elif")),
+            task("small", "oph_createcontainer", ["container=small", "dim=x"], after("else")),
+            task("end", "oph_endif", [], after("big"), after("medium"), after("small")),
+        )
+    )
+    assert outcome.ok, outcome.message
+    done = statuses(outcome)
+    assert (done["big"], done["medium"], done["small"]) == ("UNSELECTED", "COMPLETED", "UNSELECTED")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot program is not installed")
+def test_check_draws_the_graph_as_png(shell, tmp_path):
+    (tmp_path / "data" / "wf.json").write_text(json.dumps(workflow(*base_tasks())))
+    outcome = shell.run_line("check wf.json --png graph.png")
+    assert outcome.ok, outcome.message
+    assert (tmp_path / "data" / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
