@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import shutil
 import socket
@@ -423,3 +424,34 @@ def test_pyophidia_wsubmit_runs_a_workflow(served):
     status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
     assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED"
     assert client.cube.startswith("http://localhost/ophidia/")  # the last task's cube
+
+
+def test_a_password_typed_at_the_prompt_is_not_echoed(served, tmp_path):
+    import os
+
+    import pexpect
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPH")}
+    env |= {"PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "HOME": str(tmp_path)}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ophsh", "-H", "127.0.0.1", "-P", str(served.port), "-u", "alice"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        env=env,
+        dimensions=(40, 160),
+    )
+    transcript = io.StringIO()
+    child.logfile_read = transcript  # everything the terminal showed
+    child.expect_exact("Password for alice@127.0.0.1")
+    child.sendline("wonderland")
+    child.expect_exact(">>")  # connected: the password was right
+    child.sendline("pwd")
+    child.expect_exact(">>")
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    assert "wonderland" not in transcript.getvalue()
+    assert not any(
+        "wonderland" in p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file()
+    )  # nor kept in any file
