@@ -283,17 +283,20 @@ def test_a_workflow_killed_midway_leaves_a_consistent_store(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the random cube exists, then kill
+
+    def cubes() -> list[str]:
         listed = ophsh("--store", str(store), "-j", "-e", "oph_list level=2;path=/", cwd=tmp_path)
-        if "/ophidia/" in listed.stdout.split('"rowvalues"')[-1]:
-            break
+        if listed.returncode:
+            return []  # the store is still being made
+        rows = json.loads(listed.stdout)["response"]["response"][0]["objcontent"][0]["rowvalues"]
+        return [r[2] for r in rows if len(r) > 2 and r[2]]
+
+    deadline = time.monotonic() + 60  # a bound for a busy machine, not a timing check
+    while not cubes() and time.monotonic() < deadline:  # the random cube exists: kill
         time.sleep(0.2)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    listed = ophsh("--store", str(store), "-j", "-e", "oph_list level=2;path=/", cwd=tmp_path)
-    rows = json.loads(listed.stdout)["response"]["response"][0]["objcontent"][0]["rowvalues"]
-    cubes = [r[2] for r in rows if r[2]]
+    cubes = cubes()
     assert len(cubes) == 1  # the random cube, whole; the reduction never started
     shown = ophsh("--store", str(store), "-e", f"oph_explorecube cube={cubes[0]}", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr

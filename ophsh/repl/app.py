@@ -8,6 +8,7 @@ text arrives whole. The line runs in a worker thread so that Ctrl-C can stop the
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from pathlib import Path
 
@@ -68,13 +69,24 @@ def _run_interruptibly(shell: Shell, line: str) -> Outcome:
         finally:
             done.set()
 
-    threading.Thread(target=work, daemon=True).start()
+    # SIGINT is held while the worker starts (it inherits the mask and never sees one); a Ctrl-C
+    # typed meanwhile arrives just after, in the loop below.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        threading.Thread(target=work, daemon=True).start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    stopping = False
     while not done.is_set():
         try:
             done.wait(0.1)
+            if stopping:
+                shell.backend.interrupt()  # again: the request may have started since
         except KeyboardInterrupt:
             shell.backend.interrupt()
-            print("^C  stopping...")
+            if not stopping:
+                print("^C  stopping...")
+            stopping = True
     if failure:
         log.error("'%s' failed", line, exc_info=failure[0])
         error = failure[0]
