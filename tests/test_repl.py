@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pexpect
 import pytest
@@ -92,6 +93,7 @@ def test_ctrl_c_stops_a_running_job_and_the_shell_goes_on(repl, tmp_path):
     )
     repl.sendline("./wait.json")
     repl.expect_exact("wait.json")
+    time.sleep(2)  # let the job start (a Ctrl-C before that cancels the line, not a job)
     repl.send("\x03")
     repl.expect_exact("stopping")
     repl.expect_exact("interrupted")

@@ -72,13 +72,13 @@ def _run_interruptibly(shell: Shell, line: str) -> Outcome:
     # SIGINT is held while the worker starts (it inherits the mask and never sees one); a Ctrl-C
     # typed meanwhile arrives just after, in the loop below.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        threading.Thread(target=work, daemon=True).start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    stopping = False
+    threading.Thread(target=work, daemon=True).start()
+    stopping, held = False, True
     while not done.is_set():
         try:
+            if held:  # inside the try: a Ctrl-C held back is raised right here
+                held = False
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             done.wait(0.1)
             if stopping:
                 shell.backend.interrupt()  # again: the request may have started since
@@ -131,7 +131,11 @@ def run_repl(
         line = _join(text)
         if not line.strip():
             continue
-        outcome = _run_interruptibly(shell, line)
+        try:
+            outcome = _run_interruptibly(shell, line)
+        except KeyboardInterrupt:  # Ctrl-C before the command had started: it never runs
+            shell.backend.interrupt()
+            continue
         bars.close()
         printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
         if outcome.quit:
