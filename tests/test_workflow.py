@@ -277,11 +277,13 @@ def test_a_workflow_killed_midway_leaves_a_consistent_store(tmp_path):
         )
     )
     store = tmp_path / "s"
+    assert ophsh("--store", str(store), "-e", "pwd", cwd=tmp_path).returncode == 0
+    log = (tmp_path / "workflow.log").open("w")
     child = subprocess.Popen(
         [sys.executable, "-m", "ophsh", "--store", str(store), "-w", str(path)],
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
     def cubes() -> list[str]:
@@ -296,8 +298,10 @@ def test_a_workflow_killed_midway_leaves_a_consistent_store(tmp_path):
         time.sleep(0.2)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    log.close()
     cubes = cubes()
-    assert len(cubes) == 1  # the random cube, whole; the reduction never started
+    # the random cube, whole; the reduction never started
+    assert len(cubes) == 1, (tmp_path / "workflow.log").read_text()
     shown = ophsh("--store", str(store), "-e", f"oph_explorecube cube={cubes[0]}", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
 

@@ -56,10 +56,15 @@ def _bindings(session_ref: list[PromptSession]) -> KeyBindings:
 
 
 def _run_interruptibly(shell: Shell, line: str) -> Outcome:
-    """Run the line in a worker thread; Ctrl-C asks the backend to stop it."""
+    """Run the line in a worker thread; Ctrl-C meanwhile asks the backend to stop it.
+
+    While the command runs, SIGINT calls a handler instead of raising KeyboardInterrupt, so a
+    Ctrl-C can land anywhere (even as the worker starts) without losing track of the command.
+    """
     result: list[Outcome] = []
     failure: list[BaseException] = []
     done = threading.Event()  # not Thread.join: an interrupted join can lose track of the thread
+    stopping = threading.Event()
 
     def work() -> None:
         try:
@@ -69,24 +74,20 @@ def _run_interruptibly(shell: Shell, line: str) -> Outcome:
         finally:
             done.set()
 
-    # SIGINT is held while the worker starts (it inherits the mask and never sees one); a Ctrl-C
-    # typed meanwhile arrives just after, in the loop below.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    threading.Thread(target=work, daemon=True).start()
-    stopping, held = False, True
-    while not done.is_set():
-        try:
-            if held:  # inside the try: a Ctrl-C held back is raised right here
-                held = False
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-            done.wait(0.1)
-            if stopping:
+    def on_ctrl_c(signum, frame) -> None:
+        shell.backend.interrupt()
+        if not stopping.is_set():
+            stopping.set()
+            print("^C  stopping...", flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        threading.Thread(target=work, daemon=True).start()
+        while not done.wait(0.1):
+            if stopping.is_set():
                 shell.backend.interrupt()  # again: the request may have started since
-        except KeyboardInterrupt:
-            shell.backend.interrupt()
-            if not stopping:
-                print("^C  stopping...")
-            stopping = True
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if failure:
         log.error("'%s' failed", line, exc_info=failure[0])
         error = failure[0]
