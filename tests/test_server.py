@@ -34,7 +34,7 @@ def free_port() -> int:
 class Served:
     """A running `ophsh serve` and what a test needs to talk to it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *options: str) -> None:
         self.store, self.data = root / "store", root / "data"
         self.data.mkdir(parents=True)
         for name, password in PASSWORDS.items():
@@ -61,6 +61,7 @@ class Served:
                 str(self.store),
                 "--data-dir",
                 str(self.data),
+                *options,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -424,6 +425,51 @@ def test_pyophidia_wsubmit_runs_a_workflow(served):
     status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
     assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED"
     assert client.cube.startswith("http://localhost/ophidia/")  # the last task's cube
+
+
+def test_synchronous_requests_are_bounded_in_time_and_jobs_are_not(tmp_path):
+    server = Served(tmp_path, "--max-request-seconds", "1")
+    try:
+        client = server.client()
+
+        def waiting(mode: str, seconds: int) -> str:
+            return json.dumps(
+                {
+                    "name": "nap",
+                    "exec_mode": mode,
+                    "tasks": [
+                        {
+                            "name": "wait",
+                            "operator": "oph_wait",
+                            "arguments": ["type=clock", f"timeout={seconds}"],
+                        },
+                        {
+                            "name": "after",
+                            "operator": "oph_list",
+                            "dependencies": [{"task": "wait"}],
+                        },
+                    ],
+                }
+            )
+
+        client.wsubmit(waiting("sync", 120))  # would take two minutes; the limit is one second
+        answer = client.last_response
+        assert "stopped after 1 s" in answer and "exec_mode=async" in answer, answer
+        status = [o for o in json.loads(answer)["response"] if o["objkey"] == "workflow_status"]
+        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_ERROR"
+
+        client.wsubmit(waiting("async", 2))  # a job may run longer than the limit
+        workflow = client.last_jobid.split("?")[1].split("#")[0]
+        deadline = time.monotonic() + 60  # a bound for a busy machine, not a timing check
+        while client.get_progress(workflow)["progress rate"] < 1.0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        client.submit(f"oph_resume id={workflow};")
+        answer = client.last_response
+        status = [o for o in json.loads(answer)["response"] if o["objkey"] == "workflow_status"]
+        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED", answer
+        assert still_serving(server)
+    finally:
+        server.stop()
 
 
 def test_a_password_typed_at_the_prompt_is_not_echoed(served, tmp_path):

@@ -18,7 +18,7 @@ from ophsh.engine.vfs import Tree
 from ophsh.errors import NotFoundError, OphshError
 from ophsh.spec import Specs
 
-__all__ = ["Cancelled", "Handler", "OpContext", "Progress"]
+__all__ = ["CancelFlag", "Cancelled", "Handler", "OpContext", "Progress"]
 
 # progress(label, done, total): called by long operators; total 0 means unknown.
 Progress = Callable[[str, int, int], None]
@@ -26,6 +26,22 @@ Progress = Callable[[str, int, int], None]
 
 class Cancelled(OphshError):
     """The user interrupted the operator; nothing it was making is kept."""
+
+
+class CancelFlag(threading.Event):
+    """A cancel flag that remembers why it was raised (Ctrl-C, a time limit...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = "interrupted"
+
+    def raise_for(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
+
+    def clear(self) -> None:
+        self.reason = "interrupted"
+        super().clear()
 
 
 def _no_progress(label: str, done: int, total: int) -> None:
@@ -47,7 +63,7 @@ class OpContext:
     doc: Document
     command: str = ""
     progress: Progress = _no_progress
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelFlag = field(default_factory=CancelFlag)
     outputs: dict[str, str] = field(default_factory=dict)
     _owned_folders: dict[int, bool] = field(default_factory=dict)
 
@@ -57,7 +73,7 @@ class OpContext:
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
-            raise Cancelled("interrupted; nothing was kept")
+            raise Cancelled(f"{self.cancel.reason}; nothing was kept")
 
     # -- finding things -------------------------------------------------------------------
     def cube(self, pid: str) -> Cube:

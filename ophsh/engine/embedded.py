@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
-import threading
 from pathlib import Path
 
 from ophsh.backend import ProgressCallback, Reply, StartState
+from ophsh.engine.context import CancelFlag
 from ophsh.engine.service import Service, WorkflowRunner
 from ophsh.engine.store import Store
 from ophsh.syntax import OperatorCall
@@ -50,7 +50,7 @@ class EmbeddedBackend:
         self.user = user or _local_user()
         self.service = Service(self.store, base_path="/", workflows=workflows)
         self.label = "embedded"
-        self._cancel = threading.Event()
+        self._cancel = CancelFlag()
 
     def start(self) -> StartState:
         """Resume the user's last session (a new one the first time); cdd is the launch dir."""

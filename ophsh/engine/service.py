@@ -13,8 +13,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from ophsh.backend import Reply
 from ophsh.document import Document
 from ophsh.engine import server_operators
-from ophsh.engine.context import Cancelled, OpContext, Progress
+from ophsh.engine.context import CancelFlag, Cancelled, OpContext, Progress
 from ophsh.engine.massive import select_cubes, select_files
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
@@ -92,7 +93,7 @@ class WorkflowRunner(Protocol):
         job: Job,
         *,
         progress: Progress | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
     ) -> tuple[Document, dict[str, str]]: ...
 
 
@@ -107,8 +108,10 @@ class Service:
         specs: Specs | None = None,
         workers: int = 4,
         workflows: WorkflowRunner | None = None,
+        sync_limit: float | None = None,
     ) -> None:
         self.store = store
+        self.sync_limit = sync_limit
         self.sessions = Sessions(store)
         self.paths = DataPaths(base_path)
         self.specs = specs or load_specs()
@@ -129,7 +132,7 @@ class Service:
         request: str | dict[str, Any],
         *,
         progress: Progress | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
     ) -> Reply:
         """Handle one request from ``user`` (already authenticated)."""
         try:
@@ -156,12 +159,15 @@ class Service:
             user, session=session.url, exec_mode=mode, ncores=str(workflow.get("ncores") or "1")
         )
         jobid = session.jobid(job.workflow, job.marker)
-        run = lambda: self._run(user, session, job, spec, args, command, progress, cancel)  # noqa: E731
         if mode == "async":
             with self._lock:
-                self._running[jobid] = self._pool.submit(run)
+                self._running[jobid] = self._pool.submit(
+                    self._run, user, session, job, spec, args, command, progress, cancel
+                )
             return Reply(jobid=jobid)
-        return Reply(jobid=jobid, document=run())
+        with self._time_limit(cancel) as flag:
+            document = self._run(user, session, job, spec, args, command, progress, flag)
+        return Reply(jobid=jobid, document=document)
 
     def _submit_workflow(self, user: str, workflow: dict, progress, cancel) -> Reply:
         """A multi-task workflow: checked whole first, then run (now, or as a job)."""
@@ -179,7 +185,7 @@ class Service:
         self.sessions.save_state(user, session=session.url, exec_mode=mode)
         jobid = session.jobid(job.workflow, job.marker)
 
-        def run() -> Document:
+        def run(cancel: CancelFlag | None) -> Document:
             started = time.monotonic()
             self.sessions.set_job_status(job, "OPH_STATUS_RUNNING")
             doc, outputs = self.workflows.run(
@@ -199,9 +205,29 @@ class Service:
 
         if mode == "async":
             with self._lock:
-                self._running[jobid] = self._pool.submit(run)
+                self._running[jobid] = self._pool.submit(run, cancel)
             return Reply(jobid=jobid)
-        return Reply(jobid=jobid, document=run())
+        with self._time_limit(cancel) as flag:
+            return Reply(jobid=jobid, document=run(flag))
+
+    @contextmanager
+    def _time_limit(self, cancel: CancelFlag | None) -> Iterator[CancelFlag]:
+        """The cancel flag of a synchronous request, raised if it outlives ``sync_limit``."""
+        flag = cancel or CancelFlag()
+        if self.sync_limit is None:
+            yield flag
+            return
+        reason = (
+            f"stopped after {self.sync_limit:g} s, the longest a synchronous request may run "
+            "here; submit long work with exec_mode=async"
+        )
+        timer = threading.Timer(self.sync_limit, flag.raise_for, (reason,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield flag
+        finally:
+            timer.cancel()
 
     def wait(self) -> None:
         """Block until every asynchronous job has finished."""
@@ -293,7 +319,7 @@ class Service:
         args: list[tuple[str, str]],
         command: str,
         progress: Progress | None,
-        cancel: threading.Event | None,
+        cancel: CancelFlag | None,
     ) -> Document:
         started = time.monotonic()
         self.sessions.set_job_status(job, "OPH_STATUS_RUNNING")
@@ -340,7 +366,7 @@ class Service:
         *,
         command: str = "",
         progress: Progress | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
     ) -> Task:
         """Validate and run one operator (massive or not); failures end up in the document."""
         doc = Document(producer=user)

@@ -44,6 +44,13 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
     parser.add_argument("--max-body-mb", type=float, default=16, help="largest request")
     parser.add_argument("--read-timeout", type=float, default=30, help="seconds to read one")
+    parser.add_argument(
+        "--max-request-seconds",
+        type=float,
+        default=1800,
+        help="longest run of a synchronous request before it is stopped (0: no limit); "
+        "asynchronous jobs are not limited",
+    )
     parser.add_argument("--workers", type=int, default=4, help="asynchronous jobs at once")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
@@ -134,6 +141,7 @@ def serve(argv: list[str]) -> int:
         specs=specs,
         workers=options.workers,
         workflows=WorkflowEngine(specs),
+        sync_limit=options.max_request_seconds or None,
     )
     try:
         server = OphidiaServer(

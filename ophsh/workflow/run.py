@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ophsh.document import Document
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.catalog import now
+from ophsh.engine.context import CancelFlag
 from ophsh.engine.sessions import Job, Session
 from ophsh.errors import OphshError
 from ophsh.spec import Specs
@@ -83,9 +84,9 @@ class WorkflowEngine:
         job: Job,
         *,
         progress=None,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
     ) -> tuple[Document, dict[str, str]]:
-        run = _Run(service, user, session, prepared, job, progress, cancel or threading.Event())
+        run = _Run(service, user, session, prepared, job, progress, cancel or CancelFlag())
         return run.execute()
 
 
@@ -208,7 +209,7 @@ class _Run:
 
     def _perform(self, task: Task, state: TaskState) -> None:
         if self.cancel.is_set():
-            raise _TaskFailed("interrupted")
+            raise _TaskFailed(self.cancel.reason)
         if task.operator in CONTROL:
             self._control(task, state)
             return
@@ -283,7 +284,7 @@ class _Run:
             if seconds < 0:
                 raise _TaskFailed("oph_wait type=clock needs timeout= seconds")
             if self.cancel.wait(seconds):
-                raise _TaskFailed("interrupted")
+                raise _TaskFailed(self.cancel.reason)
 
     # -- the end ---------------------------------------------------------------------------
     def _on_exit(self) -> None:
