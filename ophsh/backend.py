@@ -15,7 +15,14 @@ from typing import Protocol, runtime_checkable
 from ophsh.document import Document
 from ophsh.syntax import OperatorCall
 
-__all__ = ["SERVER_ERRORS", "Backend", "ProgressCallback", "Reply", "StartState"]
+__all__ = [
+    "FINISHED_STATUSES",
+    "SERVER_ERRORS",
+    "Backend",
+    "ProgressCallback",
+    "Reply",
+    "StartState",
+]
 
 # The server-level error codes of Ophidia's protocol (not operator failures).
 SERVER_ERRORS = {
@@ -29,6 +36,9 @@ SERVER_ERRORS = {
     7: "wrong parameter",
     8: "no response",
 }
+
+# The job statuses after which nothing about a job changes any more.
+FINISHED_STATUSES = ("OPH_STATUS_COMPLETED", "OPH_STATUS_ERROR", "OPH_STATUS_ABORTED")
 
 ProgressCallback = Callable[[str, int, int], None]
 

@@ -456,20 +456,66 @@ def test_synchronous_requests_are_bounded_in_time_and_jobs_are_not(tmp_path):
         answer = client.last_response
         assert "stopped after 1 s" in answer and "exec_mode=async" in answer, answer
         status = [o for o in json.loads(answer)["response"] if o["objkey"] == "workflow_status"]
-        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_ERROR"
+        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_ABORTED"
 
-        client.wsubmit(waiting("async", 2))  # a job may run longer than the limit
-        workflow = client.last_jobid.split("?")[1].split("#")[0]
-        deadline = time.monotonic() + 60  # a bound for a busy machine, not a timing check
-        while client.get_progress(workflow)["progress rate"] < 1.0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        client.submit(f"oph_resume id={workflow};")
-        answer = client.last_response
-        status = [o for o in json.loads(answer)["response"] if o["objkey"] == "workflow_status"]
-        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED", answer
+        client.wsubmit(napping("async", 2))  # a job may run longer than the limit
+        response = finished(client, client.last_jobid.split("?")[1].split("#")[0])
+        status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
+        assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED", response
         assert still_serving(server)
     finally:
         server.stop()
+
+
+def napping(mode: str, seconds: int) -> str:
+    """A workflow that waits, then lists: a job that takes as long as a test wants."""
+    return json.dumps(
+        {
+            "name": "nap",
+            "exec_mode": mode,
+            "tasks": [
+                {
+                    "name": "wait",
+                    "operator": "oph_wait",
+                    "arguments": ["type=clock", f"timeout={seconds}"],
+                },
+                {"name": "after", "operator": "oph_list", "dependencies": [{"task": "wait"}]},
+            ],
+        }
+    )
+
+
+def finished(client: oph_client.Client, workflow: str) -> dict:
+    """Poll a job as PyOphidia users do; its final response, task by task."""
+    deadline = time.monotonic() + 60  # a bound for a busy machine, not a timing check
+    while client.get_progress(workflow)["progress rate"] < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.submit(f"oph_resume id={workflow};")
+    return json.loads(client.last_response)
+
+
+def test_oph_cancel_kills_a_running_job_and_abort_lets_the_running_task_finish(served):
+    client = served.client()
+    client.wsubmit(napping("async", 120))  # two minutes, unless cancelled
+    killed = client.last_jobid.split("?")[1].split("#")[0]
+    client.submit(f"oph_cancel id={killed};")
+    assert f"Workflow {killed}: kill requested" in client.last_response
+    response = finished(client, killed)
+    status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
+    assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_ABORTED", response
+    assert "cancelled by oph_cancel" in json.dumps(response)
+
+    client.wsubmit(napping("async", 2))
+    aborted = client.last_jobid.split("?")[1].split("#")[0]
+    client.submit(f"oph_cancel id={aborted};type=abort;")
+    response = finished(client, aborted)
+    text = json.dumps(response)
+    assert "OPH_STATUS_ABORTED" in text and "the workflow stopped before this task" in text
+    assert "cancelled by oph_cancel" not in text  # the running wait was left to finish
+
+    client.submit(f"oph_cancel id={killed};")  # finished: nothing to cancel
+    assert f"workflow {killed} is not running" in client.last_response
+    assert still_serving(served)
 
 
 def test_a_password_typed_at_the_prompt_is_not_echoed(served, tmp_path):

@@ -247,6 +247,20 @@ def test_async_returns_a_job_then_watch_and_view_show_it(submit, shell):
     assert len(watched.reply.document.grid("workflow_list").rows) == 3
 
 
+def test_kill_stops_a_background_workflow(submit, shell):
+    nap = task("nap", "oph_wait", ["type=clock", "timeout=120"])  # two minutes unless killed
+    outcome = submit(workflow(nap, task("later", "oph_list", [], after("nap")), exec_mode="async"))
+    number = outcome.reply.jobid.split("?")[1].split("#")[0]
+    killed = shell.run_line(f"kill {number}")  # oph_term's alias for oph_cancel id=$1
+    assert killed.ok
+    assert killed.reply.document.text_titled("Cancel") == f"Workflow {number}: kill requested"
+    watched = shell.run_line("watch")
+    assert watched.reply.document.text_titled("Workflow Status") == "OPH_STATUS_ABORTED"
+    assert statuses(watched) == {"nap": "ABORTED", "later": "ABORTED"}
+    again = shell.run_line(f"kill {number}")
+    assert not again.ok and f"workflow {number} is not running" in again.message
+
+
 def test_check_prints_the_graph(shell, tmp_path):
     (tmp_path / "data" / "wf.json").write_text(json.dumps(workflow(*base_tasks())))
     outcome = shell.run_line("check wf.json")

@@ -29,18 +29,26 @@ class Cancelled(OphshError):
 
 
 class CancelFlag(threading.Event):
-    """A cancel flag that remembers why it was raised (Ctrl-C, a time limit...)."""
+    """A cancel flag that remembers why it was raised (Ctrl-C, a time limit, oph_cancel).
+
+    ``halted`` is the gentler request: start nothing new, let what runs finish.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.reason = "interrupted"
+        self.halted = False
 
     def raise_for(self, reason: str) -> None:
         self.reason = reason
         self.set()
 
+    def halt(self) -> None:
+        self.halted = True
+
     def clear(self) -> None:
         self.reason = "interrupted"
+        self.halted = False
         super().clear()
 
 

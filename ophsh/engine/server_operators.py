@@ -1,18 +1,21 @@
-"""Operators Ophidia's server answers itself: oph_resume (job status and stored documents) and
-oph_manage_session (list and create sessions). oph_get_config lives with the service."""
+"""Operators Ophidia's server answers itself: oph_resume (job status and stored documents),
+oph_cancel (stop a running workflow) and oph_manage_session (list and create sessions).
+oph_get_config lives with the service."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ophsh.backend import FINISHED_STATUSES as FINISHED
 from ophsh.backend import Reply
 from ophsh.document import Document
+from ophsh.engine.context import CancelFlag
 from ophsh.engine.sessions import Session, Sessions
 from ophsh.errors import NotFoundError
 
-__all__ = ["arguments", "manage_session", "resume"]
+__all__ = ["arguments", "cancel", "manage_session", "resume"]
 
-FINISHED = ("OPH_STATUS_COMPLETED", "OPH_STATUS_ERROR")
+CANCEL_TYPES = ("kill", "abort", "stop")
 
 
 def arguments(task: dict[str, Any]) -> dict[str, str]:
@@ -90,6 +93,30 @@ def resume(sessions: Sessions, user: str, session: Session, args: dict[str, str]
             jobid=session.jobid(job.workflow, job.marker), document=Document.from_json(job.response)
         )
     doc.set_status(True)
+    return Reply(document=doc)
+
+
+def cancel(user: str, running: dict[int, CancelFlag], args: dict[str, str]) -> Reply:
+    """Stop workflow ``id`` of the session, given its running jobs' cancel flags."""
+    doc = _server_document(user)
+    kind = (args.get("type") or "kill").lower()
+    try:
+        wid = int(args.get("id", ""))
+    except ValueError:
+        wid = 0
+    if wid <= 0:
+        doc.fail("oph_cancel needs id= the workflow number (see oph_resume)")
+    elif kind not in CANCEL_TYPES:
+        doc.fail(f"oph_cancel type={kind}: use one of {', '.join(CANCEL_TYPES)}")
+    elif wid not in running:
+        doc.fail(f"workflow {wid} is not running in this session")
+    else:
+        if kind == "kill":
+            running[wid].raise_for(f"cancelled by oph_cancel (workflow {wid})")
+        else:
+            running[wid].halt()
+        doc.add_text("cancel", "Cancel", f"Workflow {wid}: {kind} requested")
+        doc.set_status(True)
     return Reply(document=doc)
 
 

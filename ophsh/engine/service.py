@@ -13,9 +13,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,11 +117,13 @@ class Service:
         self.workflows = workflows
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ophsh-job")
         self._running: dict[str, Future] = {}
+        self._flags: dict[tuple[str, int], CancelFlag] = {}  # (session, workflow) -> its flag
         self._lock = threading.Lock()
         self.server_operators: dict[str, Callable[[str, dict, dict], Reply]] = {
             "oph_get_config": self._get_config,
             "oph_resume": self._resume,
             "oph_manage_session": self._manage_session,
+            "oph_cancel": self._cancel,
         }
 
     # -- entry point ----------------------------------------------------------------------
@@ -158,16 +159,8 @@ class Service:
         self.sessions.save_state(
             user, session=session.url, exec_mode=mode, ncores=str(workflow.get("ncores") or "1")
         )
-        jobid = session.jobid(job.workflow, job.marker)
-        if mode == "async":
-            with self._lock:
-                self._running[jobid] = self._pool.submit(
-                    self._run, user, session, job, spec, args, command, progress, cancel
-                )
-            return Reply(jobid=jobid)
-        with self._time_limit(cancel) as flag:
-            document = self._run(user, session, job, spec, args, command, progress, flag)
-        return Reply(jobid=jobid, document=document)
+        run = lambda flag: self._run(user, session, job, spec, args, command, progress, flag)  # noqa: E731
+        return self._launch(mode, session, job, run, cancel)
 
     def _submit_workflow(self, user: str, workflow: dict, progress, cancel) -> Reply:
         """A multi-task workflow: checked whole first, then run (now, or as a job)."""
@@ -185,11 +178,11 @@ class Service:
         self.sessions.save_state(user, session=session.url, exec_mode=mode)
         jobid = session.jobid(job.workflow, job.marker)
 
-        def run(cancel: CancelFlag | None) -> Document:
+        def run(flag: CancelFlag) -> Document:
             started = time.monotonic()
             self.sessions.set_job_status(job, "OPH_STATUS_RUNNING")
             doc, outputs = self.workflows.run(
-                self, user, session, prepared, job, progress=progress, cancel=cancel
+                self, user, session, prepared, job, progress=progress, cancel=flag
             )
             doc.source.update(
                 keys=["Session Code", "Workflow", "Marker", "JobID"],
@@ -199,35 +192,61 @@ class Service:
             if outputs.get("cube"):
                 doc.set_extra("cube", outputs["cube"])
                 self.sessions.touch(session, datacube=outputs["cube"])
-            status = "OPH_STATUS_COMPLETED" if doc.ok else "OPH_STATUS_ERROR"
-            self.sessions.finish_job(job, status, doc.to_json())
+            self.sessions.finish_job(job, _final_status(doc, flag), doc.to_json())
             return doc
 
+        return self._launch(mode, session, job, run, cancel)
+
+    # -- jobs -----------------------------------------------------------------------------
+    def _launch(
+        self,
+        mode: str,
+        session: Session,
+        job: Job,
+        run: Callable[[CancelFlag], Document],
+        cancel: CancelFlag | None,
+    ) -> Reply:
+        """Run a job now (sync) or on the pool (async), where oph_cancel can reach it.
+
+        A synchronous job also stops when the caller raises ``cancel`` (Ctrl-C) or when it
+        outlives ``sync_limit``; an asynchronous one has a flag of its own.
+        """
+        jobid = session.jobid(job.workflow, job.marker)
+        key = (session.url, job.workflow)
+        flag = CancelFlag() if mode == "async" or cancel is None else cancel
+        with self._lock:
+            self._flags[key] = flag
         if mode == "async":
             with self._lock:
-                self._running[jobid] = self._pool.submit(run, cancel)
+                self._running[jobid] = self._pool.submit(self._in_pool, key, run, flag)
             return Reply(jobid=jobid)
-        with self._time_limit(cancel) as flag:
-            return Reply(jobid=jobid, document=run(flag))
-
-    @contextmanager
-    def _time_limit(self, cancel: CancelFlag | None) -> Iterator[CancelFlag]:
-        """The cancel flag of a synchronous request, raised if it outlives ``sync_limit``."""
-        flag = cancel or CancelFlag()
-        if self.sync_limit is None:
-            yield flag
-            return
-        reason = (
-            f"stopped after {self.sync_limit:g} s, the longest a synchronous request may run "
-            "here; submit long work with exec_mode=async"
-        )
-        timer = threading.Timer(self.sync_limit, flag.raise_for, (reason,))
-        timer.daemon = True
-        timer.start()
+        timer = None
+        if self.sync_limit is not None:
+            reason = (
+                f"stopped after {self.sync_limit:g} s, the longest a synchronous request may "
+                "run here; submit long work with exec_mode=async"
+            )
+            timer = threading.Timer(self.sync_limit, flag.raise_for, (reason,))
+            timer.daemon = True
+            timer.start()
         try:
-            yield flag
+            return Reply(jobid=jobid, document=run(flag))
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
+            self._forget(key)
+
+    def _in_pool(
+        self, key: tuple[str, int], run: Callable[[CancelFlag], Document], flag
+    ) -> Document:
+        try:
+            return run(flag)
+        finally:
+            self._forget(key)
+
+    def _forget(self, key: tuple[str, int]) -> None:
+        with self._lock:
+            self._flags.pop(key, None)
 
     def wait(self) -> None:
         """Block until every asynchronous job has finished."""
@@ -342,8 +361,7 @@ class Service:
                 doc.set_extra(key, task.outputs[key])
         if doc.ok:
             self._remember(user, session, task)
-        status = "OPH_STATUS_COMPLETED" if doc.ok else "OPH_STATUS_ERROR"
-        self.sessions.finish_job(job, status, doc.to_json())
+        self.sessions.finish_job(job, _final_status(doc, cancel), doc.to_json())
         return doc
 
     def _remember(self, user: str, session: Session, task: Task) -> None:
@@ -382,6 +400,7 @@ class Service:
             if handler is None:
                 raise OphshError(f"{spec.name} is not available in the embedded store")
             ctx = self._context(user, session, call, doc, command, progress, cancel)
+            ctx.check_cancel()  # cancelled while it waited for its turn
             target = _massive_param(spec, call)
             if target is not None:
                 return self._run_massive(ctx, spec, call, target, handler, warnings)
@@ -510,6 +529,18 @@ class Service:
             return Reply(error=err.code, message=err.message)
         return server_operators.resume(self.sessions, user, session, args)
 
+    def _cancel(self, user: str, workflow: dict, task: dict) -> Reply:
+        """oph_cancel: stop a workflow of the caller's session (kill), or let its running
+        tasks finish and start no more (abort, stop)."""
+        args = server_operators.arguments(task)
+        try:
+            session = self._session(user, workflow.get("sessionid") or "null")
+        except RequestError as err:
+            return Reply(error=err.code, message=err.message)
+        with self._lock:
+            flags = {wid: flag for (url, wid), flag in self._flags.items() if url == session.url}
+        return server_operators.cancel(user, flags, args)
+
     def _manage_session(self, user: str, workflow: dict, task: dict) -> Reply:
         return server_operators.manage_session(
             self.sessions, user, server_operators.arguments(task)
@@ -553,6 +584,13 @@ class Service:
         )
         doc.set_status(True)
         return Reply(document=doc)
+
+
+def _final_status(doc: Document, flag: CancelFlag | None) -> str:
+    if doc.ok:
+        return "OPH_STATUS_COMPLETED"
+    stopped = flag is not None and (flag.is_set() or flag.halted)
+    return "OPH_STATUS_ABORTED" if stopped else "OPH_STATUS_ERROR"
 
 
 def _warn(doc: Document, warnings: list[str]) -> None:

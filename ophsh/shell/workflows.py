@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ophsh.backend import FINISHED_STATUSES
 from ophsh.errors import NotFoundError, OphshError, ValidationError
 from ophsh.shell.outcome import Outcome
 from ophsh.syntax import split_words
@@ -118,7 +119,7 @@ def watch(shell: Shell, rest: str) -> Outcome:
         outcome = shell.run_operator(f"oph_resume id={ident};level=0;")
         doc = outcome.reply.document if outcome.reply else None
         status = doc.text_titled("Workflow Status") if doc else None
-        if not outcome.ok or status in (None, "OPH_STATUS_COMPLETED", "OPH_STATUS_ERROR"):
+        if not outcome.ok or status in (None, *FINISHED_STATUSES):
             break
         if shell.progress:
             shell.progress(f"workflow {ident}", 0, 0)

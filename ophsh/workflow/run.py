@@ -123,7 +123,7 @@ class _Run:
         running: dict[Future, str] = {}
         with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-task") as pool:
             while pending or running:
-                if self.cancel.is_set():
+                if self.cancel.is_set() or self.cancel.halted:
                     self.stop = True
                 for name in list(pending):
                     if self.stop:
@@ -203,7 +203,7 @@ class _Run:
             state.outputs = [v for v in given.split("|") if v]
             self._finish(task.name, "SKIPPED", message)
             return
-        self._finish(task.name, "ERROR", message)
+        self._finish(task.name, "ABORTED" if self.cancel.is_set() else "ERROR", message)
         if policy not in ("continue", "skip"):
             self.stop = True
 
@@ -303,6 +303,8 @@ class _Run:
             (n, s) for n, s in self.states.items() if s.status in ("ERROR", "ABORTED") and s.message
         ]
         status = "OPH_STATUS_ERROR" if failed else "OPH_STATUS_COMPLETED"
+        if failed and (self.cancel.is_set() or self.cancel.halted):
+            status = "OPH_STATUS_ABORTED"
         doc.add_text("workflow_status", "Workflow Status", status)
         counts = [
             sum(s.status == "COMPLETED" for s in self.states.values()),
