@@ -9,7 +9,7 @@ REFUSED = {
     # alias -> the clear refusal it meets here: nothing to act on, or an operator the
     # embedded store does not run
     "kill": "workflow 1 is not running in this session",
-    "repeat": "execute=yes (running a stored request again) is not supported",
+    "repeat": "container or folder 'c' already exists",  # workflow 1 made it
     "ncdump": "oph_explorenc is not available in the embedded store",
 }
 
@@ -105,3 +105,9 @@ def test_alias_effects(ready, run, tmp_path):
     ]
     jobs = run("jobs").reply.document.grid("loggingbk")
     assert any("oph_containerschema" in row[-1] for row in jobs.rows)
+    run("oph_createcontainer container=twice;dim=x")
+    made = run("oph_resume id=0").reply.document.grid("resume").rows[-1][2]
+    run("oph_deletecontainer container=twice")
+    again = run(f"repeat {made}")  # the stored request runs again as a new workflow
+    assert again.ok, again.message
+    assert any(row[1] == "twice" for row in run("ls").reply.document.grid("list").rows)

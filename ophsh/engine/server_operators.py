@@ -74,9 +74,6 @@ def resume(sessions: Sessions, user: str, session: Session, args: dict[str, str]
     except NotFoundError as err:
         doc.fail(str(err))
         return Reply(document=doc)
-    if args.get("execute", "no") == "yes":
-        doc.fail("oph_resume execute=yes (running a stored request again) is not supported here")
-        return Reply(document=doc)
     if args.get("document_type", "response") == "request":
         doc.add_text("resume", "Request", job.request)
     elif level == 0 or job.response is None:

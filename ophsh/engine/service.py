@@ -29,7 +29,7 @@ from ophsh.engine.paths import DataPaths
 from ophsh.engine.registry import HANDLERS
 from ophsh.engine.sessions import Job, Session, Sessions
 from ophsh.engine.store import Store
-from ophsh.errors import OphshError
+from ophsh.errors import NotFoundError, OphshError
 from ophsh.spec import OperatorSpec, Specs, load_specs
 from ophsh.syntax import Argument, OperatorCall, Request, is_group, missing_mandatory, split_values
 from ophsh.syntax import validate as validate_request
@@ -527,7 +527,21 @@ class Service:
             session = self._session(user, workflow.get("sessionid") or "null")
         except RequestError as err:
             return Reply(error=err.code, message=err.message)
+        if args.get("execute", "no") == "yes":
+            return self._repeat(user, session, args.get("id", ""))
         return server_operators.resume(self.sessions, user, session, args)
+
+    def _repeat(self, user: str, session: Session, ident: str) -> Reply:
+        """oph_resume execute=yes: submit a stored request again, as a new workflow."""
+        try:
+            job = self.sessions.job(session, int(ident))
+        except ValueError:
+            return Reply(error=WRONG_PARAMETER, message="oph_resume execute=yes needs id= a number")
+        except NotFoundError as err:
+            return Reply(error=WRONG_PARAMETER, message=str(err))
+        request = json.loads(job.request)
+        request["sessionid"] = session.url
+        return self.execute(user, request)
 
     def _cancel(self, user: str, workflow: dict, task: dict) -> Reply:
         """oph_cancel: stop a workflow of the caller's session (kill), or let its running
