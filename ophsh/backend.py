@@ -1,24 +1,27 @@
 """The interface every backend implements, and the reply they all return.
 
-A backend takes an Ophidia request (one operator call, or a JSON workflow) and answers the way
-an Ophidia server does: an error code (0 = the request was accepted), a job id, and the JSON
-response document. The embedded store and a remote server behind PyOphidia both fit it, so the
-shell, the scripts and the renderer never know which one they talk to.
+A backend takes an Ophidia request (one validated :class:`~ophsh.request.TaskRequest`, or a
+workflow) and answers the way an Ophidia server does: an error code (0 = the request was
+accepted), a job id, and the response document. It also tells what exists where the user is
+(cubes, containers, folders, files), which is what completion needs. The embedded store and a
+remote server behind PyOphidia both fit it, so the shell, the scripts, the completer and the
+renderer never know which one they talk to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ophsh.document import Document
-from ophsh.syntax import OperatorCall
+from ophsh.request import Context, TaskRequest
 
 __all__ = [
     "FINISHED_STATUSES",
     "SERVER_ERRORS",
     "Backend",
+    "Entry",
     "ProgressCallback",
     "Reply",
     "StartState",
@@ -85,6 +88,15 @@ class StartState:
     datacube: str = ""
 
 
+@dataclass(frozen=True)
+class Entry:
+    """Something that exists where the user is: a cube PID, container, folder or file name."""
+
+    name: str
+    note: str = ""  # a cube's description, a container's description...
+    is_dir: bool = False
+
+
 @runtime_checkable
 class Backend(Protocol):
     """A place that runs Ophidia operators."""
@@ -95,12 +107,12 @@ class Backend(Protocol):
         """Connect (or open) and return the state to resume."""
         ...
 
-    def submit(self, call: OperatorCall, *, progress: ProgressCallback | None = None) -> Reply:
-        """Run one operator call (context arguments such as sessionid already in it)."""
+    def submit(self, request: TaskRequest, *, progress: ProgressCallback | None = None) -> Reply:
+        """Run one validated request (context arguments such as sessionid already in it)."""
         ...
 
-    def submit_workflow(self, workflow: str) -> Reply:
-        """Run a JSON workflow document (text, already substituted)."""
+    def submit_workflow(self, workflow: dict[str, Any]) -> Reply:
+        """Run a workflow document (parsed JSON, arguments already substituted)."""
         ...
 
     def interrupt(self) -> None:
@@ -109,4 +121,21 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Finish pending work and release resources."""
+        ...
+
+    # -- what exists (for completion); never raises for an empty answer -------------------
+    def cubes(self, where: Context) -> list[Entry]:
+        """The cubes of the session, in every folder, with their descriptions."""
+        ...
+
+    def containers(self, where: Context) -> list[Entry]:
+        """The containers in the current folder."""
+        ...
+
+    def folders(self, where: Context) -> list[Entry]:
+        """The folders in the current folder."""
+        ...
+
+    def files(self, where: Context, directory: str) -> list[Entry]:
+        """Files and directories in ``directory`` of the data directory (relative to cdd)."""
         ...

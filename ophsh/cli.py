@@ -75,9 +75,12 @@ def _backend(options: argparse.Namespace, store: Path) -> Backend:
             raise OphshError("remote mode is not available in this build of ophsh") from None
         return RemoteBackend.from_options(options)
     from ophsh.engine.embedded import EmbeddedBackend
+    from ophsh.engine.settings import Settings
     from ophsh.workflow.run import WorkflowEngine
 
-    return EmbeddedBackend(store, workflows=WorkflowEngine(load_specs()))
+    return EmbeddedBackend(
+        store, workflows=WorkflowEngine(load_specs()), settings=Settings.from_environment()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

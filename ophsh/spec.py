@@ -49,10 +49,12 @@ class ParamSpec:
     allownot: bool = False
     kind: str = "text"  # ours: cube, container, folder, file, dir, metadata_key, dimension, text
     help: str = ""
+    is_global: bool = False  # added from grammar/globals.toml, not declared by the operator
 
     @property
     def is_system(self) -> bool:
-        return self.name in SYSTEM_PARAMS
+        """Managed by the clients and the server: not offered first by completion or help."""
+        return self.is_global or self.name in SYSTEM_PARAMS
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Specs:
     builtins: dict[str, BuiltinSpec]
     variables: dict[str, VariableSpec]
     grammar_text: str
+    reserved: frozenset[str] = frozenset()  # set by the server; no request may set them
 
     def operator(self, name: str) -> OperatorSpec | None:
         """The operator called ``name``, with or without the ``oph_`` prefix, any case."""
@@ -167,7 +170,30 @@ def _param(raw: dict, kinds: dict[str, str], overlay: dict) -> ParamSpec:
     )
 
 
-def _operators(root: Path) -> dict[str, OperatorSpec]:
+def _globals(raw: dict, kinds: dict[str, str]) -> tuple[ParamSpec, ...]:
+    """The parameters every task may carry (grammar/globals.toml)."""
+    out = []
+    for name, body in raw["params"].items():
+        values = tuple(body["values"]) if body.get("values") else None
+        out.append(
+            ParamSpec(
+                name=name,
+                type=body["type"],
+                mandatory=False,
+                default=body.get("default"),
+                values=values,
+                multivalue=bool(body.get("multivalue", False)),
+                minvalue=body.get("minvalue"),
+                maxvalue=body.get("maxvalue"),
+                kind=kinds.get(name) or ("enum" if values else "text"),
+                help=body.get("help", ""),
+                is_global=True,
+            )
+        )
+    return tuple(out)
+
+
+def _operators(root: Path, common: tuple[ParamSpec, ...]) -> dict[str, OperatorSpec]:
     facts = json.loads((root / "operators.json").read_text())
     kinds = _read_toml(root / "kinds.toml")["params"]
     overlays: dict[str, dict] = {}
@@ -186,12 +212,14 @@ def _operators(root: Path) -> dict[str, OperatorSpec]:
         stray = set(param_overlay) - {p["name"] for p in raw["params"]}
         if stray:
             raise ValueError(f"{name}: overlay documents unknown parameters {sorted(stray)}")
+        declared = tuple(_param(p, kinds, param_overlay) for p in raw["params"])
+        names = {p.name for p in declared}
         operators[name] = OperatorSpec(
             name=name,
             category=raw.get("category", ""),
             summary=raw.get("summary", ""),
             permission=raw.get("permission", "read"),
-            params=tuple(_param(p, kinds, param_overlay) for p in raw["params"]),
+            params=declared + tuple(p for p in common if p.name not in names),
             help=overlay.get("help", "").strip(),
             example=overlay.get("example", "").strip(),
             family=overlay.get("family", "") if overlay.get("implemented", True) else "",
@@ -220,12 +248,15 @@ def load_specs(root: Path | None = None) -> Specs:
         )
         for name, body in _read_toml(root / "variables.toml").items()
     }
+    common = _read_toml(root / "globals.toml")
+    kinds = _read_toml(root / "kinds.toml")["params"]
     return Specs(
-        operators=_operators(root),
+        operators=_operators(root, _globals(common, kinds)),
         aliases=aliases,
         builtins=builtins,
         variables=variables,
         grammar_text=(root / "command.lark").read_text(),
+        reserved=frozenset(common["reserved"]["names"]),
     )
 
 

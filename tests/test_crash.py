@@ -74,7 +74,7 @@ def test_kill_during_a_massive_import(tmp_path, raw_dir, after_cubes):
     assert after_cubes <= killed_at < FRAMES, "the import was not interrupted half-way"
 
     store = Store.open(store_dir)  # sweeps what the killed process left
-    cubes = store.cubes_where()
+    cubes = store.cubes()
     assert len(cubes) == killed_at
     files = {p.name for p in (store_dir / "data").iterdir()}
     assert files == {c.data_file for c in cubes}, "an orphan array or a cube without array"

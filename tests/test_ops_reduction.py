@@ -8,6 +8,7 @@ from astropy.io import fits
 from factories import write_fits
 
 from ophsh.engine.kernels import quantile_last, reduce_last
+from ophsh.engine.settings import Settings
 
 
 @pytest.fixture
@@ -99,11 +100,10 @@ def test_every_reduce2_operation_against_numpy(load, run, values, operation, exp
     assert np.allclose(values(), expected(np.stack(data).astype(np.float64)), rtol=1e-12)
 
 
-def test_small_memory_budget_and_one_thread_give_the_same_median(load, run, values, monkeypatch):
+def test_small_memory_budget_and_one_thread_give_the_same_median(load, run, values, shell):
     data = frames(7, shape=(33, 17), seed=5)
     load(data)
-    monkeypatch.setenv("OPHSH_MEMORY_MB", "0.001")  # a block of one row at a time
-    monkeypatch.setenv("OPHSH_THREADS", "1")
+    shell.backend.service.settings = Settings(memory_bytes=1024, threads=1)  # a row a block
     stack_median(run)
     assert np.array_equal(values(), np.median(np.stack(data).astype(np.float64), axis=0))
 
@@ -236,12 +236,11 @@ def test_intercube_corr_gives_pearson_per_row(load, run, values, shell):
     assert np.allclose(values(), expected)
 
 
-def test_an_interrupted_reduction_keeps_nothing(load, run, shell, monkeypatch):
+def test_an_interrupted_reduction_keeps_nothing(load, run, shell):
     data = frames(5, shape=(64, 16), seed=14)
     load(data)
     run("oph_mergecubes2 cubes=[container=c];dim=z")
-    monkeypatch.setenv("OPHSH_MEMORY_MB", "0.001")  # many small blocks
-    monkeypatch.setenv("OPHSH_THREADS", "1")
+    shell.backend.service.settings = Settings(memory_bytes=1024, threads=1)  # many small blocks
     before = run("oph_list level=2;path=/").reply.document.grid("list").rows
 
     def stop_after_first_block(label: str, done: int, total: int) -> None:

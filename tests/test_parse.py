@@ -14,7 +14,7 @@ from ophsh.syntax import is_group, parse_arguments, parse_request, split_values
 
 
 def pairs(line: str) -> list[tuple[str, str]]:
-    return [(a.key, a.value) for a in parse_request(line).arguments]
+    return list(parse_request(line).arguments)
 
 
 def test_operator_with_pairs_and_optional_trailing_semicolon():
@@ -68,7 +68,7 @@ def test_equals_inside_a_value():
 
 def test_filter_body_parses_as_arguments():
     args = parse_arguments("container=night;metadata_key=OBS_TYPE|FLT_ID")
-    assert [(a.key, a.value) for a in args] == [
+    assert list(args) == [
         ("container", "night"),
         ("metadata_key", "OBS_TYPE|FLT_ID"),
     ]

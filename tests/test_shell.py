@@ -111,11 +111,17 @@ def test_pwd_follows_cd(run):
 
 def test_context_arguments_are_filled_in(shell, run):
     sent = run("ll").request
-    for key in ("sessionid=", "exec_mode=sync", "cwd=/"):
+    for key in ("sessionid=", "exec_mode=sync", "cwd=/", "cdd=/"):  # as oph_term sends them
         assert key in sent
-    assert "cdd=" not in sent  # oph_list has no cdd parameter
-    assert "cube=" not in sent  # and there is no current cube yet
-    assert "cdd=" in run("lsd").request
+    assert "cube=" not in sent  # there is no current cube yet
+    run("oph_createcontainer container=c;dim=x|y;dim_type=int|int")
+    run(
+        "oph_randcube container=c;dim=x|y;dim_size=2|3;exp_ndim=1;nfrag=1;ntuple=2;"
+        "measure=m;measure_type=double"
+    )
+    cube = shell.state.get("OPH_DATACUBE")
+    assert f"cube={cube};" in run("oph_cubesize").request  # operators that take a cube get it
+    assert "cube=" not in run("oph_folder command=cd;path=/").request  # the others do not
 
 
 def test_user_variables_and_aliases_from_the_environment(specs):

@@ -46,7 +46,7 @@ def test_a_failed_insert_leaves_neither_row_nor_file(tmp_path):
     bad = NewCube(container, "m", "double", two_d(), staged, metadata=[None])  # type: ignore[list-item]
     with pytest.raises(AttributeError):
         store.add_cube(bad)
-    assert store.cubes_where() == []
+    assert store.cubes() == []
     assert list((tmp_path / "s" / "data").iterdir()) == []
     assert list((tmp_path / "s" / "tmp").iterdir()) == []
 
@@ -92,9 +92,9 @@ def test_a_second_backend_on_the_same_store_sees_the_cubes(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     first = EmbeddedBackend(tmp_path / "s", user="u")
     state = first.start()
-    from ophsh.syntax import OperatorCall
+    from ophsh.request import TaskRequest
 
-    call = OperatorCall(
+    call = TaskRequest(
         "oph_importfits",
         (
             ("src_path", "f.fits"),
@@ -137,7 +137,7 @@ def test_concurrent_writers_do_not_corrupt_the_catalog(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    cubes = store.cubes_where()
+    cubes = store.cubes()
     assert len(cubes) == 60
     assert len({c.data_file for c in cubes}) == 60
     for cube in cubes:

@@ -9,7 +9,25 @@ from ophsh.syntax import parse_request, repair, validate
 
 
 def check(line, specs, strict=True):
-    return validate(parse_request(line), specs, strict=strict)
+    """Names and values only: the context (cwd=, the current cube...) is not filled in here."""
+    return validate(parse_request(line), specs, strict=strict, complete=False)
+
+
+def test_a_missing_mandatory_parameter_is_named(specs):
+    with pytest.raises(ValidationError) as err:
+        validate(parse_request("oph_reduce2 operation=max;cwd=/"), specs)
+    assert str(err.value) == "oph_reduce2 needs cube="
+
+
+def test_parameters_every_task_may_carry_are_accepted_and_server_ones_refused(specs):
+    call, _ = check("oph_apply cube=c;query=measure;cwd=/a;cdd=/b;nthreads=2;save=no", specs)
+    assert call.get("cwd") == "/a" and call.get("nthreads") == "2"
+    with pytest.raises(ValidationError) as err:
+        check("oph_apply cube=c;workflowid=3", specs)
+    assert "set by the server" in str(err.value)
+    with pytest.raises(ValidationError) as err:
+        check("oph_apply cube=c;cwdd=/", specs)
+    assert "did you mean cwd=" in str(err.value)
 
 
 def test_prefix_is_optional_and_names_are_canonical(specs):

@@ -29,8 +29,8 @@ __all__ = ["ArrayFiles", "Staged", "load", "read_rows"]
 STACK = ".stack"
 
 
-def _sync(fh) -> None:
-    """Flush a staged file; with OPHSH_SYNC=yes also force it to the disk before publishing.
+def _sync(fh, force: bool) -> None:
+    """Flush a staged file; when ``force`` (Settings.fsync) also push it to the disk.
 
     Publishing by rename keeps every cube whole when a process dies, with or without forcing.
     Forcing (fsync) protects new cubes against a power cut too, at about twice the run time of
@@ -38,7 +38,7 @@ def _sync(fh) -> None:
     keeps in WAL mode with synchronous=NORMAL.
     """
     fh.flush()
-    if os.environ.get("OPHSH_SYNC", "no").lower() in ("yes", "1", "true"):
+    if force:
         os.fsync(fh.fileno())
 
 
@@ -64,7 +64,7 @@ class Staged:
         self.shape, self.dtype = tuple(array.shape), array.dtype
         with open(self.tmp_path, "wb") as fh:
             np.lib.format.write_array(fh, array, allow_pickle=False)
-            _sync(fh)
+            _sync(fh, self._files.fsync)
 
     @classmethod
     def stream(cls, files: ArrayFiles, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
@@ -121,7 +121,7 @@ class Staged:
         """Move the file into ``data/``; call this inside the catalog write transaction."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            _sync(stream)
+            _sync(stream, self._files.fsync)
             stream.close()
             if self._rows != self.shape[0]:
                 raise ValueError(f"{self._rows} of {self.shape[0]} rows were written")
@@ -141,7 +141,8 @@ class Staged:
 class ArrayFiles:
     """The ``data/`` and ``tmp/`` directories of a store."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+        self.fsync = fsync
         self.data = root / "data"
         self.tmp = root / "tmp"
         self.data.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "now"]
+__all__ = ["SCHEMA_VERSION", "Catalog", "name_taken", "now"]
 
 SCHEMA_VERSION = "1"
 
@@ -78,6 +78,19 @@ CREATE INDEX IF NOT EXISTS containers_folder ON containers (folder);
 def now() -> str:
     """The current local time as Ophidia prints it: ``YYYY-MM-DD HH:MM:SS``."""
     return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def name_taken(
+    db: sqlite3.Connection, folder: int, name: str, *, container: int | None = None
+) -> bool:
+    """True when ``folder`` already holds a folder or container called ``name`` (a container
+    being renamed, ``container``, does not count)."""
+    row = db.execute(
+        "SELECT 1 FROM containers WHERE folder = ? AND name = ? AND id IS NOT ? "
+        "UNION SELECT 1 FROM folders WHERE parent = ? AND name = ?",
+        (folder, name, container, folder, name),
+    ).fetchone()
+    return row is not None
 
 
 class Catalog:

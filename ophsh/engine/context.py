@@ -5,15 +5,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ophsh.document import Document
+from ophsh.engine.arrays import Staged
+from ophsh.engine.kernels import map_blocks
+from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Container, Cube, Dim
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
 from ophsh.engine.sessions import Session, Sessions
-from ophsh.engine.store import MetadataItem, NewCube, Store
+from ophsh.engine.settings import Settings
+from ophsh.engine.store import NewCube, Store
 from ophsh.engine.vfs import Tree
 from ophsh.errors import NotFoundError, OphshError
 from ophsh.spec import Specs
@@ -69,6 +74,7 @@ class OpContext:
     paths: DataPaths
     specs: Specs
     doc: Document
+    settings: Settings = field(default_factory=Settings)
     command: str = ""
     progress: Progress = _no_progress
     cancel: CancelFlag = field(default_factory=CancelFlag)
@@ -106,15 +112,53 @@ class OpContext:
     def may_see(self, folder_id: int) -> bool:
         """True when the folder lies in one of this user's sessions."""
         if folder_id not in self._owned_folders:
-            root = folder_id
-            while True:
-                row = self.store.catalog.one("SELECT parent FROM folders WHERE id = ?", (root,))
-                if row is None or row["parent"] is None:
-                    break
-                root = row["parent"]
-            owner = self.store.catalog.one("SELECT owner FROM sessions WHERE root = ?", (root,))
-            self._owned_folders[folder_id] = owner is not None and owner["owner"] == self.user
+            self._owned_folders[folder_id] = self.sessions.owner_of_folder(folder_id) == self.user
         return self._owned_folders[folder_id]
+
+    # -- computing --------------------------------------------------------------------------
+    def stream(
+        self,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        read: Callable[[int, int], Any],
+        kernel: Callable[[Any], np.ndarray],
+        *,
+        label: str,
+        row_bytes: int,
+        rows_per_block: int | None = None,
+    ) -> Staged:
+        """Stage an array of ``shape`` computed block by block along its first axis.
+
+        ``read(start, stop)`` gives the input of rows ``start:stop`` and ``kernel`` turns it into
+        those rows of the result. Blocks fit the memory budget (``row_bytes`` is what one row
+        costs to hold) unless ``rows_per_block`` fixes them, run on the configured threads, are
+        checked for cancellation, and report progress. On any failure the staged array is
+        discarded, so nothing half-made survives.
+        """
+        rows = shape[0]
+
+        def run(block: Any) -> np.ndarray:
+            self.check_cancel()
+            return kernel(block)
+
+        staged = self.store.arrays.stream(shape, dtype)
+        try:
+            self.progress(label, 0, rows)
+            map_blocks(
+                read,
+                run,
+                staged.append,
+                rows,
+                row_bytes,
+                budget=self.settings.memory_bytes,
+                workers=self.settings.threads,
+                tick=lambda done: self.progress(label, done, rows),
+                rows_per_block=rows_per_block,
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        return staged
 
     # -- making things --------------------------------------------------------------------
     def make_cube(
@@ -188,7 +232,7 @@ class OpContext:
             level=source.level + 1,
             source=source.source,
             description=description,
-            metadata=self.store.metadata_items(source),
+            metadata=self.store.metadata.items(source.id),
             parents=parents or [source],
             objkey=objkey,
         )

@@ -8,7 +8,8 @@ gives NaN, and interpolates linearly at position (n - 1) * order, like ``numpy.q
 
 :func:`blocks` cuts the first axis of an array into pieces that fit a memory budget, and
 :func:`map_blocks` runs a kernel over them on a few threads (numpy releases the GIL in the heavy
-loops) while the results are written in order.
+loops) while the results are written in order. Budget and threads are given by the caller
+(:class:`~ophsh.engine.settings.Settings`).
 
 Quantiles of up to :data:`NETWORK_LIMIT` values are taken with a selection network: Batcher's
 odd-even merge sort, pruned to the comparators that decide the wanted ranks, run as element-wise
@@ -19,22 +20,20 @@ is some 30 times faster than ``numpy.median`` and gives the same numbers.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "REDUCTIONS",
     "blocks",
-    "budget_bytes",
     "map_blocks",
     "quantile_last",
     "quantile_wires",
     "reduce_last",
-    "threads",
 ]
 
 REDUCTIONS = (
@@ -55,45 +54,36 @@ REDUCTIONS = (
 )
 
 
-def budget_bytes() -> int:
-    """Memory the kernels of one operator may hold at once (OPHSH_MEMORY_MB, default 256)."""
-    return int(float(os.environ.get("OPHSH_MEMORY_MB", "256")) * (1 << 20))
-
-
-def threads() -> int:
-    """Threads a kernel runs on (OPHSH_THREADS, default: the machine's cores, at most 8)."""
-    wanted = os.environ.get("OPHSH_THREADS")
-    return max(1, int(wanted)) if wanted else max(1, min(os.cpu_count() or 1, 8))
-
-
-def blocks(rows: int, row_bytes: int, *, workers: int = 1) -> Iterator[tuple[int, int]]:
-    """Consecutive ``(start, stop)`` ranges of ``rows`` whose blocks fit the budget together."""
-    per_block = max(1, budget_bytes() // max(1, workers) // max(1, row_bytes))
+def blocks(rows: int, row_bytes: int, budget: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` ranges of ``rows`` whose blocks fit ``budget`` bytes."""
+    per_block = max(1, budget // max(1, row_bytes))
     for start in range(0, rows, per_block):
         yield start, min(rows, start + per_block)
 
 
 def map_blocks(
-    read: Callable[[int, int], np.ndarray],
-    kernel: Callable[[np.ndarray], np.ndarray],
+    read: Callable[[int, int], Any],
+    kernel: Callable[[Any], np.ndarray],
     write: Callable[[np.ndarray], None],
     rows: int,
     row_bytes: int,
     *,
+    budget: int,
+    workers: int = 1,
     tick: Callable[[int], None] = lambda done: None,
     rows_per_block: int | None = None,
 ) -> None:
-    """``write(kernel(read(start, stop)))`` for every block, in order, on :func:`threads`.
+    """``write(kernel(read(start, stop)))`` for every block, in order, on ``workers`` threads.
 
-    Blocks hold ``rows_per_block`` rows when given, else as many as the budget allows.
+    Blocks hold ``rows_per_block`` rows when given, else as many as ``budget`` allows with
+    ``workers`` blocks in memory at once.
     """
-    workers = threads()
     if rows_per_block:
         step = max(1, rows_per_block)
         ranges = [(a, min(rows, a + step)) for a in range(0, rows, step)]
     else:
         # row_bytes counts the input block and the kernel's working copy of it.
-        ranges = list(blocks(rows, 2 * row_bytes, workers=workers))
+        ranges = list(blocks(rows, 2 * row_bytes, budget // max(1, workers)))
     if workers == 1 or len(ranges) == 1:
         for start, stop in ranges:
             write(kernel(read(start, stop)))

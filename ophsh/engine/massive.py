@@ -34,7 +34,7 @@ def filter_args(body: str, bare_key: str) -> dict[str, str]:
         return {}
     if "=" not in body:
         return {bare_key: body}
-    return {a.key.lower(): a.value for a in parse_arguments(body) if a.value != ""}
+    return {key.lower(): value for key, value in parse_arguments(body) if value != ""}
 
 
 def parse_cube_filter(text: str, largest: int) -> set[int]:
@@ -72,8 +72,7 @@ def select_cubes(ctx: OpContext, body: str) -> list[Cube]:
     if depth > 0:
         base = start.path.rstrip("/").count("/")
         folders = [f for f in folders if f.path.rstrip("/").count("/") - base < depth]
-    ids = [f.id for f in folders]
-    cubes = ctx.store.cubes_where(f"containers.folder IN ({','.join('?' * len(ids))})", tuple(ids))
+    cubes = ctx.store.cubes_in([f.id for f in folders])
     predicates = _predicates(ctx, args)
     return [c for c in cubes if all(test(c) for test in predicates)]
 
@@ -119,16 +118,8 @@ def _metadata_match(ctx: OpContext, cube: Cube, pairs: list[tuple[str, str | Non
     for key, value in pairs:
         key_negated, key = _negated(key)
         value_negated, value = _negated(value) if value is not None else (False, None)
-        if value is None:
-            found = ctx.store.catalog.one(
-                "SELECT 1 FROM metadata WHERE cube = ? AND key = ?", (cube.id, key)
-            )
-        else:
-            found = ctx.store.catalog.one(
-                "SELECT 1 FROM metadata WHERE cube = ? AND key = ? AND value = ?",
-                (cube.id, key, value),
-            )
-        if (found is None) != (key_negated or value_negated):
+        found = ctx.store.metadata.has(cube.id, key, value)
+        if (not found) != (key_negated or value_negated):
             return False
     return True
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ophsh.errors import ValidationError
+from ophsh.request import TaskRequest
 from ophsh.spec import OperatorSpec
-from ophsh.syntax import OperatorCall, split_values
+from ophsh.syntax import split_values
 
 __all__ = ["NONE_VALUES", "Params"]
 
@@ -13,11 +14,11 @@ NONE_VALUES = frozenset({"-", "null", "none", "default", "auto", ""})
 
 
 class Params:
-    """The arguments of one call, read through the operator's specification."""
+    """The arguments of one request, read through the operator's specification."""
 
-    def __init__(self, spec: OperatorSpec, call: OperatorCall) -> None:
+    def __init__(self, spec: OperatorSpec, request: TaskRequest) -> None:
         self.spec = spec
-        self.call = call
+        self.call = request
 
     def given(self, name: str) -> bool:
         return self.call.has(name)

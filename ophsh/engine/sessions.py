@@ -131,6 +131,17 @@ class Sessions:
             return session
         return None
 
+    def owner_of_folder(self, folder_id: int) -> str | None:
+        """The user whose session tree holds the folder (None for a folder of no session)."""
+        row = self.catalog.one(
+            "WITH RECURSIVE up(id, parent) AS (SELECT id, parent FROM folders WHERE id = ? "
+            "UNION ALL SELECT f.id, f.parent FROM folders f JOIN up ON f.id = up.parent) "
+            "SELECT sessions.owner FROM up JOIN sessions ON sessions.root = up.id "
+            "WHERE up.parent IS NULL",
+            (folder_id,),
+        )
+        return row["owner"] if row else None
+
     def touch(self, session: Session, **changes: str) -> None:
         """Record an access, and the session's new cwd or datacube if given."""
         sets = ["last_access = ?"] + [f"{k} = ?" for k in changes]

@@ -10,7 +10,6 @@ Layout of a store directory::
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,24 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from ophsh.engine.arrays import ArrayFiles, Staged, load
-from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, now
+from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, name_taken, now
+from ophsh.engine.metadata import MetadataItem, MetadataTable
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
 from ophsh.errors import NotFoundError, OperatorError, StoreError
 
-__all__ = ["DEFAULT_WEB_SERVER", "MetadataItem", "NewCube", "Store"]
+__all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
 
 DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
-
-
-@dataclass(frozen=True)
-class MetadataItem:
-    key: str
-    value: str
-    type: str = "text"
-    variable: str = ""
-    comment: str = ""
-    vocabulary: str = ""
 
 
 @dataclass
@@ -64,10 +54,14 @@ class Store:
         self.catalog = catalog
         self.arrays = arrays
         self.web_server = web_server
+        self.metadata = MetadataTable(catalog)
 
     @classmethod
-    def open(cls, root: Path | str, *, web_server: str | None = None) -> Store:
-        """Open the store at ``root``, creating it when the directory is new or empty."""
+    def open(cls, root: Path | str, *, web_server: str | None = None, fsync: bool = False) -> Store:
+        """Open the store at ``root``, creating it when the directory is new or empty.
+
+        ``fsync`` forces every new array to the disk before it is published.
+        """
         root = Path(root).expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} is a file, not a store directory")
@@ -86,12 +80,14 @@ class Store:
             version = catalog.get_meta("schema")
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-                ws = web_server or os.environ.get("OPHSH_WEB_SERVER") or DEFAULT_WEB_SERVER
+                ws = web_server or DEFAULT_WEB_SERVER
                 db.execute("INSERT INTO meta VALUES ('web_server', ?)", (ws.rstrip("/"),))
                 db.execute("INSERT INTO meta VALUES ('created', ?)", (now(),))
             elif version != SCHEMA_VERSION:
                 raise StoreError(f"{root} was made by another ophsh version (schema {version})")
-        store = cls(root, catalog, ArrayFiles(root), catalog.get_meta("web_server") or "")
+        store = cls(
+            root, catalog, ArrayFiles(root, fsync=fsync), catalog.get_meta("web_server") or ""
+        )
         store.sweep()
         return store
 
@@ -148,12 +144,7 @@ class Store:
         vocabulary: str = "CF",
     ) -> Container:
         with self.catalog.write() as db:
-            taken = db.execute(
-                "SELECT 1 FROM containers WHERE folder = ? AND name = ? "
-                "UNION SELECT 1 FROM folders WHERE parent = ? AND name = ?",
-                (folder, name, folder, name),
-            ).fetchone()
-            if taken:
+            if name_taken(db, folder, name):
                 raise OperatorError(f"container or folder '{name}' already exists here")
             cur = db.execute(
                 "INSERT INTO containers (folder, name, description, vocabulary, created) "
@@ -179,12 +170,7 @@ class Store:
 
     def move_container(self, container: Container, folder: int, name: str) -> None:
         with self.catalog.write() as db:
-            taken = db.execute(
-                "SELECT 1 FROM containers WHERE folder = ? AND name = ? AND id != ? "
-                "UNION SELECT 1 FROM folders WHERE parent = ? AND name = ?",
-                (folder, name, container.id, folder, name),
-            ).fetchone()
-            if taken:
+            if name_taken(db, folder, name, container=container.id):
                 raise OperatorError(f"container or folder '{name}' already exists there")
             db.execute(
                 "UPDATE containers SET folder = ?, name = ? WHERE id = ?",
@@ -238,11 +224,23 @@ class Store:
             raise NotFoundError(f"cube {pid} does not exist", hint=f"did you mean {cube.pid}?")
         return cube
 
-    def cubes_where(self, sql: str = "1", args: tuple = ()) -> list[Cube]:
+    def cubes(self) -> list[Cube]:
+        """Every cube of the store, in id order."""
+        return self._cubes("1", ())
+
+    def cubes_in(self, folders: Sequence[int]) -> list[Cube]:
+        """The cubes of the containers in ``folders``, in id order."""
+        marks = ",".join("?" * len(folders))
+        return self._cubes(f"containers.folder IN ({marks})", tuple(folders))
+
+    def cubes_of(self, container: Container) -> list[Cube]:
+        return self._cubes("cubes.container = ?", (container.id,))
+
+    def _cubes(self, condition: str, args: tuple) -> list[Cube]:
         rows = self.catalog.query(
             "SELECT cubes.*, containers.name AS cname, containers.folder AS folder "
             "FROM cubes JOIN containers ON containers.id = cubes.container "
-            f"WHERE {sql} ORDER BY cubes.id",
+            f"WHERE {condition} ORDER BY cubes.id",
             args,
         )
         return [self._cube(r) for r in rows]
@@ -324,24 +322,7 @@ class Store:
                 db.executemany(
                     "INSERT INTO cube_parents VALUES (?, ?)", [(cube_id, p) for p in new.parents]
                 )
-                db.executemany(
-                    "INSERT INTO metadata (cube, variable, key, type, value, comment, modified, "
-                    "user, vocabulary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            cube_id,
-                            m.variable,
-                            m.key,
-                            m.type,
-                            m.value,
-                            m.comment,
-                            stamp,
-                            new.owner,
-                            m.vocabulary,
-                        )
-                        for m in new.metadata
-                    ],
-                )
+                self.metadata.insert(db, cube_id, new.metadata, new.owner)
                 new.data.publish()
         except BaseException:
             new.data.discard()
@@ -363,20 +344,6 @@ class Store:
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
         return self.arrays.rows(cube.data_file, start, stop)
-
-    def metadata_items(self, cube: Cube) -> list[MetadataItem]:
-        """The cube's metadata, in insertion order, ready to be copied to another cube."""
-        rows = self.catalog.query(
-            "SELECT variable, key, type, value, comment, vocabulary FROM metadata "
-            "WHERE cube = ? ORDER BY id",
-            (cube.id,),
-        )
-        return [
-            MetadataItem(
-                r["key"], r["value"], r["type"], r["variable"], r["comment"], r["vocabulary"]
-            )
-            for r in rows
-        ]
 
     def parents(self, cube: Cube) -> list[int]:
         return [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from ophsh.engine.catalog import name_taken
 from ophsh.engine.model import Container
 from ophsh.engine.sessions import Session
 from ophsh.engine.store import Store
@@ -103,12 +104,7 @@ class Tree:
             raise OperatorError("the session root already exists")
         parent = self.folder("/", parent_path)
         with self.catalog.write() as db:
-            taken = db.execute(
-                "SELECT 1 FROM folders WHERE parent = ? AND name = ? "
-                "UNION SELECT 1 FROM containers WHERE folder = ? AND name = ?",
-                (parent.id, name, parent.id, name),
-            ).fetchone()
-            if taken:
+            if name_taken(db, parent.id, name):
                 raise OperatorError(f"'{absolute}' already exists")
             folder_id = db.execute(
                 "INSERT INTO folders (parent, name) VALUES (?, ?)", (parent.id, name)
@@ -148,12 +144,7 @@ class Tree:
         parent_path, name = posixpath.split(destination)
         parent = self.folder("/", parent_path)
         with self.catalog.write() as db:
-            taken = db.execute(
-                "SELECT 1 FROM folders WHERE parent = ? AND name = ? "
-                "UNION SELECT 1 FROM containers WHERE folder = ? AND name = ?",
-                (parent.id, name, parent.id, name),
-            ).fetchone()
-            if taken:
+            if name_taken(db, parent.id, name):
                 raise OperatorError(f"'{destination}' already exists")
             db.execute(
                 "UPDATE folders SET parent = ?, name = ? WHERE id = ?", (parent.id, name, folder.id)

@@ -16,12 +16,12 @@ import os
 import sys
 import threading
 from argparse import Namespace
+from typing import Any
 
-from ophsh.backend import ProgressCallback, Reply, StartState
+from ophsh.backend import Entry, ProgressCallback, Reply, StartState
 from ophsh.document import Document
-from ophsh.engine.embedded import wrap_call
 from ophsh.errors import BackendError
-from ophsh.syntax import OperatorCall
+from ophsh.request import Context, TaskRequest, to_workflow
 
 __all__ = ["RemoteBackend"]
 
@@ -89,17 +89,38 @@ class RemoteBackend:
             datacube=config.get("OPH_DATACUBE", ""),
         )
 
-    def submit(self, call: OperatorCall, *, progress: ProgressCallback | None = None) -> Reply:
-        workflow = wrap_call(call, self.user)
+    def submit(self, request: TaskRequest, *, progress: ProgressCallback | None = None) -> Reply:
+        workflow = to_workflow(request, self.user)
         workflow.setdefault("exec_mode", "sync")
         return self._send(workflow)
 
-    def submit_workflow(self, workflow: str) -> Reply:
-        try:
-            document = json.loads(workflow)
-        except json.JSONDecodeError as err:
-            raise BackendError(f"the workflow is not valid JSON: {err}") from None
-        return self._send(document)
+    def submit_workflow(self, workflow: dict[str, Any]) -> Reply:
+        return self._send(workflow)
+
+    # -- what exists, asked of the server with its own operators ---------------------------
+    def cubes(self, where: Context) -> list[Entry]:
+        grid = self._grid("oph_list", where, "list", level="2", recursive="yes", path="/")
+        return [Entry(row[2], row[3]) for row in grid if len(row) > 3 and row[2]]
+
+    def containers(self, where: Context) -> list[Entry]:
+        grid = self._grid("oph_list", where, "list", level="1")
+        return [Entry(row[1], "container") for row in grid if row[0] == "c"]
+
+    def folders(self, where: Context) -> list[Entry]:
+        grid = self._grid("oph_list", where, "list", level="0")
+        return [Entry(row[1].rstrip("/"), "folder", True) for row in grid if row[0] == "f"]
+
+    def files(self, where: Context, directory: str) -> list[Entry]:
+        grid = self._grid("oph_fs", where, "fs", command="ls", dpath=directory or "")
+        return [Entry(row[1], "folder" if row[0] == "d" else "file", row[0] == "d") for row in grid]
+
+    def _grid(self, operator: str, where: Context, objkey: str, **args: str) -> list[tuple]:
+        """The rows of one grid of a small synchronous request run where the user is."""
+        request = TaskRequest(operator, tuple((k, v) for k, v in args.items() if v))
+        request = where.apply(request.with_arg("exec_mode", "sync"), None)
+        reply = self._send(to_workflow(request, self.user))
+        grid = reply.document.grid(objkey) if reply.ok and reply.document else None
+        return list(grid.rows) if grid else []
 
     def interrupt(self) -> None:
         """Nothing to stop locally: the server keeps running the job (use kill JOBID)."""

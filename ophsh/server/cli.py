@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from ophsh.engine.service import Service
+from ophsh.engine.settings import Settings
 from ophsh.engine.store import Store
 from ophsh.errors import ExitCode, OphshError
 from ophsh.locations import default_store
@@ -88,7 +89,9 @@ def main(argv: list[str]) -> int:
 
 def user(argv: list[str]) -> int:
     options = _user_parser().parse_args(argv)
-    store = Store.open(options.store or default_store())
+    store = Store.open(
+        options.store or default_store(), web_server=Settings.from_environment().web_server
+    )
     try:
         users = Users(store)
         if options.action == "add":
@@ -116,7 +119,8 @@ def serve(argv: list[str]) -> int:
     data_dir = options.data_dir.expanduser().resolve()
     if not data_dir.is_dir():
         raise OphshError(f"--data-dir {data_dir} is not a directory")
-    store = Store.open(store_dir)
+    settings = Settings.from_environment()
+    store = Store.open(store_dir, fsync=settings.fsync, web_server=settings.web_server)
     users = Users(store)
     if not users.names():
         print(
@@ -139,6 +143,7 @@ def serve(argv: list[str]) -> int:
         store,
         base_path=data_dir,
         specs=specs,
+        settings=settings,
         workers=options.workers,
         workflows=WorkflowEngine(specs),
         sync_limit=options.max_request_seconds or None,

@@ -58,7 +58,7 @@ def show(shell: Shell, line: str) -> Outcome:
     look = (request.get("preview") or ("no" if output else "yes")).lower() == "yes"
     if output and not output.lower().endswith(".png"):
         raise ValidationError("output= names a .png file", hint="e.g. output=galaxy.png")
-    kept = [f"{a.key}={a.value}" for a in request.arguments if a.key not in KEYS]
+    kept = [f"{k}={v}" for k, v in request.arguments if k not in KEYS]
     kept += ["base64=yes", "limit_filter=0", "level=1", "show_index=no", "show_id=no"]
     fetched = shell.run_operator(f"oph_explorecube {';'.join(kept)};")
     if not fetched.ok:

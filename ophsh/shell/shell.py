@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
+from ophsh.request import TaskRequest
 from ophsh.shell import pictures, workflows
 from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.state import ShellState
-from ophsh.spec import OperatorSpec, Specs
+from ophsh.spec import Specs
 from ophsh.syntax import (
-    OperatorCall,
     expand_alias,
     is_group,
-    missing_mandatory,
     parse_request,
     repair,
     resolve_operator,
@@ -34,17 +33,6 @@ from ophsh.syntax import (
 __all__ = ["Shell"]
 
 MAX_ALIAS_DEPTH = 50
-# Arguments filled from variables when the user leaves them out, in oph_term's order.
-CONTEXT = (
-    ("sessionid", "OPH_SESSION_ID"),
-    ("exec_mode", "OPH_EXEC_MODE"),
-    ("ncores", "OPH_NCORES"),
-    ("cube", "OPH_DATACUBE"),
-    ("cwd", "OPH_CWD"),
-    ("cdd", "OPH_CDD"),
-    ("host_partition", "OPH_HOST_PARTITION"),
-)
-HEADER_ARGS = frozenset({"sessionid", "exec_mode"})
 
 
 class Shell:
@@ -105,39 +93,33 @@ class Shell:
             return Outcome(request=f"{path} {' '.join(args)}".strip(), error=err)
 
     def run_operator(self, text: str) -> Outcome:
-        """Expand, parse, validate, complete and submit an operator line."""
+        """Expand, parse, complete from the context, validate and submit an operator line."""
         expanded = self.state.expand(text)
         if not expanded.strip():
             return Outcome(request=text)
         if pictures.wanted(self, expanded):
             return pictures.show(self, expanded)
-        try:
-            spec = resolve_operator(expanded.split(None, 1)[0], self.specs)
-            request = parse_request(expanded)
-            call, _ = validate(request, self.specs, strict=True)
-        except (ParseError, UnknownCommandError, ValidationError) as err:
-            fixed = repair(expanded, self.specs)
-            if fixed and fixed != expanded:
-                err.hint = f"did you mean: {fixed}"
-            raise
-        call = self._with_context(spec, call)
-        missing = missing_mandatory(spec, call)
-        if missing:
-            param = missing[0]
-            hint = "no current cube: OPH_DATACUBE is empty" if param.name == "cube" else None
-            raise ValidationError(
-                f"{spec.name} needs {param.name}=", operator=spec.name, param=param.name, hint=hint
-            )
-        reply = self.backend.submit(call, progress=self.progress)
-        cube = call.get("cube") or ""
+        request = self.request(expanded)
+        reply = self.backend.submit(request, progress=self.progress)
+        cube = request.get("cube") or ""
         self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
-        return Outcome(request=call.to_line(), reply=reply)
+        return Outcome(request=request.line(), reply=reply)
 
-    def _with_context(self, spec: OperatorSpec, call: OperatorCall) -> OperatorCall:
-        for key, variable in CONTEXT:
-            value = self.state.get(variable)
-            if call.has(key) or not value:
-                continue
-            if key in HEADER_ARGS or spec.param(key) is not None:
-                call = call.with_arg(key, value)
-        return call
+    def request(self, line: str) -> TaskRequest:
+        """The validated request an operator line makes where the shell is (variables already
+        substituted); an error says what is wrong, with the corrected line when a PDF ate the
+        underscores."""
+        try:
+            spec = resolve_operator(line.split(None, 1)[0], self.specs)
+            parsed = parse_request(line)
+            request, _ = validate(self.state.context().apply(parsed, spec), self.specs, strict=True)
+        except (ParseError, UnknownCommandError, ValidationError) as err:
+            fixed = repair(line, self.specs)
+            if fixed and fixed != line:
+                err.hint = f"did you mean: {fixed}"
+            elif (
+                isinstance(err, ValidationError) and err.param == "cube" and "needs" in err.message
+            ):
+                err.hint = "no current cube: OPH_DATACUBE is empty"
+            raise
+        return request

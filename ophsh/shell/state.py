@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from ophsh.backend import Reply, StartState
 from ophsh.errors import NotFoundError, ValidationError
+from ophsh.request import Context
 from ophsh.spec import Specs
 from ophsh.syntax import substitute
 
@@ -79,6 +80,10 @@ class ShellState:
 
     def expand(self, text: str) -> str:
         return substitute(text, self.variables.get)
+
+    def context(self) -> Context:
+        """Where commands run: session, folders, current cube... as the variables say now."""
+        return Context.from_variables(lambda name: self.expand(self.variables.get(name) or ""))
 
     def listing(self) -> list[tuple[str, str]]:
         """Predefined variables in their fixed order, then user ones; the password masked."""

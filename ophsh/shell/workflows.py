@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["check", "load", "submit", "view", "watch"]
 
-# Header keys filled from the shell's state when the file leaves them out (as PyOphidia does).
-_FROM_STATE = {
-    "sessionid": "OPH_SESSION_ID",
-    "cwd": "OPH_CWD",
-    "cdd": "OPH_CDD",
-    "cube": "OPH_DATACUBE",
-    "ncores": "OPH_NCORES",
-}
-
 
 def load(shell: Shell, path: str, args: list[str]) -> dict:
     """The workflow in ``path`` with ``$N`` replaced and the shell's context added."""
@@ -42,12 +33,8 @@ def load(shell: Shell, path: str, args: list[str]) -> dict:
     except (OSError, UnicodeDecodeError) as err:
         raise OphshError(f"cannot read '{path}': {err}") from None
     document = parse(substitute_arguments(text, args))
-    raw = json.loads(substitute_arguments(text, args))
-    for key, variable in _FROM_STATE.items():
-        value = shell.state.get(variable)
-        if key not in raw and value:
-            raw[key] = value
-    raw.setdefault("exec_mode", shell.state.get("OPH_EXEC_MODE") or "sync")
+    raw = shell.state.context().header(json.loads(substitute_arguments(text, args)))
+    raw.setdefault("exec_mode", "sync")
     raw.setdefault("command", f"{path} {' '.join(args)}".strip())
     check_workflow(document, shell.specs)
     return raw
@@ -56,7 +43,7 @@ def load(shell: Shell, path: str, args: list[str]) -> dict:
 def submit(shell: Shell, path: str, args: list[str]) -> Outcome:
     """Check the workflow here, then send it to the backend; the shell follows the reply."""
     document = load(shell, path, args)
-    reply = shell.backend.submit_workflow(json.dumps(document))
+    reply = shell.backend.submit_workflow(document)
     shell.state.follow(reply, massive=False)
     return Outcome(request=f"{path} {' '.join(args)}".strip(), reply=reply)
 

@@ -8,20 +8,17 @@ from ophsh.syntax.expand import (
     substitute_positional,
 )
 from ophsh.syntax.parse import (
-    Argument,
-    Request,
+    Pairs,
     is_group,
     parse_arguments,
     parse_request,
     split_values,
 )
 from ophsh.syntax.repair import repair
-from ophsh.syntax.validate import OperatorCall, missing_mandatory, resolve_operator, validate
+from ophsh.syntax.validate import missing_mandatory, resolve_operator, validate
 
 __all__ = [
-    "Argument",
-    "OperatorCall",
-    "Request",
+    "Pairs",
     "expand_alias",
     "is_group",
     "missing_mandatory",

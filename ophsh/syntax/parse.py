@@ -1,44 +1,21 @@
-"""Parse an operator line into a :class:`Request`, with the grammar of ``grammar/command.lark``."""
+"""Parse an operator line into a :class:`~ophsh.request.TaskRequest`, with the grammar of
+``grammar/command.lark``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ophsh.errors import ParseError
+from ophsh.request import TaskRequest
 from ophsh.spec import load_specs
 
-__all__ = ["Argument", "Request", "is_group", "parse_arguments", "parse_request", "split_values"]
+__all__ = ["Pairs", "is_group", "parse_arguments", "parse_request", "split_values"]
 
-
-@dataclass(frozen=True)
-class Argument:
-    """One ``key=value`` pair; the value is the raw text, trimmed, brackets kept."""
-
-    key: str
-    value: str
-    column: int = 0
-
-
-@dataclass(frozen=True)
-class Request:
-    """An operator line: the operator word as typed and its arguments in order."""
-
-    operator: str
-    arguments: tuple[Argument, ...]
-    text: str
-
-    def get(self, key: str) -> str | None:
-        for arg in self.arguments:
-            if arg.key == key:
-                return arg.value
-        return None
-
-    def keys(self) -> list[str]:
-        return [a.key for a in self.arguments]
+# ``key=value`` pairs in the order written; values are the raw text, trimmed, brackets kept.
+Pairs = tuple[tuple[str, str], ...]
 
 
 @cache
@@ -52,20 +29,22 @@ def _parser() -> Lark:
     )
 
 
-def parse_request(text: str) -> Request:
-    """Parse ``oph_operator key=value;...`` (the first word is not checked against the specs)."""
+def parse_request(text: str) -> TaskRequest:
+    """Parse ``oph_operator key=value;...``: the operator word as typed (not yet checked
+    against the specs), the pairs in order (keys in lower case, as Ophidia compares them),
+    and the text itself as the command."""
     tree = _parse(text, "request")
     name = tree.children[0]
     assert isinstance(name, Token)
-    arguments: tuple[Argument, ...] = ()
+    arguments: Pairs = ()
     if len(tree.children) > 1:
         args_tree = tree.children[1]
         assert isinstance(args_tree, Tree)
         arguments = _arguments(args_tree, text)
-    return Request(str(name), arguments, text)
+    return TaskRequest(str(name), arguments, text)
 
 
-def parse_arguments(text: str) -> tuple[Argument, ...]:
+def parse_arguments(text: str) -> Pairs:
     """Parse ``key=value;key=value`` alone, e.g. the inside of a bracket filter."""
     if not text.strip(" ;\t"):
         return ()
@@ -79,14 +58,14 @@ def _parse(text: str, start: str) -> Tree:
         raise _explain(err, text) from None
 
 
-def _arguments(tree: Tree, text: str) -> tuple[Argument, ...]:
+def _arguments(tree: Tree, text: str) -> Pairs:
     out = []
     for pair in tree.children:
         assert isinstance(pair, Tree)
         key, value = pair.children
         assert isinstance(key, Token) and isinstance(value, Tree)
         raw = text[value.meta.start_pos : value.meta.end_pos] if value.children else ""
-        out.append(Argument(str(key), raw.strip(), key.column or 0))
+        out.append((str(key).lower(), raw.strip()))
     return tuple(out)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ophsh.errors import UnknownCommandError, ValidationError
+from ophsh.request import TaskRequest
 from ophsh.spec import OperatorSpec, ParamSpec, Specs, closest
-from ophsh.syntax.parse import Request, is_group, parse_arguments, split_values
+from ophsh.syntax.parse import is_group, parse_arguments, split_values
 
 __all__ = [
     "MASSIVE_KINDS",
-    "OperatorCall",
     "check_value",
     "missing_mandatory",
     "resolve_operator",
@@ -19,36 +17,6 @@ __all__ = [
 
 # Parameters whose value may be a bracket filter that selects many cubes or files.
 MASSIVE_KINDS = frozenset({"cube", "file"})
-
-
-@dataclass(frozen=True)
-class OperatorCall:
-    """A validated operator call: canonical name and ``key=value`` pairs in the order given."""
-
-    operator: str
-    args: tuple[tuple[str, str], ...]
-    text: str = ""
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        for k, v in self.args:
-            if k == key:
-                return v
-        return default
-
-    def has(self, key: str) -> bool:
-        return any(k == key for k, _ in self.args)
-
-    def with_arg(self, key: str, value: str) -> OperatorCall:
-        """A copy with ``key`` set (replaced in place, or appended)."""
-        if self.has(key):
-            args = tuple((k, value if k == key else v) for k, v in self.args)
-        else:
-            args = (*self.args, (key, value))
-        return OperatorCall(self.operator, args, self.text)
-
-    def to_line(self) -> str:
-        body = ";".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.operator} {body};" if body else self.operator
 
 
 def resolve_operator(word: str, specs: Specs) -> OperatorSpec:
@@ -63,38 +31,49 @@ def resolve_operator(word: str, specs: Specs) -> OperatorSpec:
 
 
 def validate(
-    request: Request, specs: Specs, *, strict: bool = True
-) -> tuple[OperatorCall, list[str]]:
-    """Check names and values; return the call and the warnings for ignored parameters.
+    request: TaskRequest, specs: Specs, *, strict: bool = True, complete: bool = True
+) -> tuple[TaskRequest, list[str]]:
+    """Check names and values; return the canonical request and warnings for ignored names.
 
-    ``strict`` (the shell, scripts) rejects unknown parameters with a suggestion; otherwise
-    (requests from other clients through ``ophsh serve``) they are dropped with a warning, as
-    Ophidia ignores them.
+    ``strict`` (the shell, scripts, workflow files) rejects unknown parameters with a
+    suggestion; otherwise (requests from other clients through ``ophsh serve``) they are
+    dropped with a warning, as Ophidia ignores them. ``complete`` also requires every mandatory
+    parameter (off while a workflow task may still receive them from its dependencies).
     """
     spec = resolve_operator(request.operator, specs)
     seen: set[str] = set()
     args: list[tuple[str, str]] = []
     warnings: list[str] = []
-    for arg in request.arguments:
-        key = arg.key.lower()
+    for raw_key, value in request.arguments:
+        key = raw_key.lower()
         if key in seen:
             raise ValidationError(f"{key} is given twice", operator=spec.name, param=key)
         seen.add(key)
+        if key in specs.reserved:
+            raise ValidationError(
+                f"{key} is set by the server and cannot be given", operator=spec.name, param=key
+            )
         param = spec.param(key)
         if param is None:
             if strict:
                 raise _unknown_param(spec, key)
-            warnings.append(f"{spec.name} ignores unknown parameter '{arg.key}'")
+            warnings.append(f"{spec.name} ignores unknown parameter '{raw_key}'")
             continue
-        if arg.value == "":
+        if value == "":
             continue  # an empty value means "not given": `ll` sends path=;
-        check_value(spec, param, arg.value, specs)
-        args.append((key, arg.value))
-    return OperatorCall(spec.name, tuple(args), request.text), warnings
+        check_value(spec, param, value, specs)
+        args.append((key, value))
+    checked = TaskRequest(spec.name, tuple(args), request.command)
+    if complete:
+        missing = missing_mandatory(spec, checked)
+        if missing:
+            name = missing[0].name
+            raise ValidationError(f"{spec.name} needs {name}=", operator=spec.name, param=name)
+    return checked, warnings
 
 
-def missing_mandatory(spec: OperatorSpec, call: OperatorCall) -> list[ParamSpec]:
-    return [p for p in spec.params if p.mandatory and not call.has(p.name)]
+def missing_mandatory(spec: OperatorSpec, request: TaskRequest) -> list[ParamSpec]:
+    return [p for p in spec.params if p.mandatory and not request.has(p.name)]
 
 
 def _unknown_param(spec: OperatorSpec, key: str) -> ValidationError:
@@ -152,16 +131,16 @@ def _check_filter(spec: OperatorSpec, param: ParamSpec, body: str, specs: Specs)
     body = body.strip()
     if body in ("", "*", "all") or "=" not in body:
         return  # [*], [all], or a bare cube-id / path shorthand
-    for arg in parse_arguments(body):
-        key = arg.key.lower()
+    for raw_key, value in parse_arguments(body):
+        key = raw_key.lower()
         fparam = massive.param(key)
-        if fparam is None or key == "objkey_filter":
-            guess = closest(key, [p for p in massive.param_names if p != "objkey_filter"])
+        if fparam is None or fparam.is_system:
+            guess = closest(key, [p.name for p in massive.params if not p.is_system])
             raise ValidationError(
                 f"'{key}' is not a filter of {param.name}=[...]",
                 operator=spec.name,
                 param=param.name,
                 hint=f"did you mean {guess}?" if guess else None,
             )
-        if arg.value:
-            check_value(massive, fparam, arg.value.lstrip("!"), specs)
+        if value:
+            check_value(massive, fparam, value.lstrip("!"), specs)

@@ -39,7 +39,9 @@ def check(workflow: Workflow, specs: Specs) -> None:
         spec = specs.operators.get(task.operator)
         if spec is not None:
             for key, _ in task.arguments:
-                if spec.param(key) is None and key not in ("cwd", "cdd", "ncores", "cube"):
+                if key in specs.reserved:
+                    raise WorkflowError(f"{where}: argument '{key}' is set by the server")
+                if spec.param(key) is None and key != "cube":
                     guess = closest(key, spec.param_names)
                     raise WorkflowError(
                         f"{where}: {task.operator} has no parameter '{key}'",

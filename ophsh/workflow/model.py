@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ophsh.errors import ExitCode, OphshError
+from ophsh.request import parse_argument
 
 __all__ = [
     "CONTROL",
@@ -131,12 +132,15 @@ def parse(document: str | dict[str, Any]) -> Workflow:
         name = str(raw["name"])
         if not raw.get("operator"):
             raise WorkflowError(f"task '{name}' has no \"operator\"")
+        listed = raw.get("arguments") or []
+        if not isinstance(listed, list):
+            raise WorkflowError(f"task '{name}': arguments must be a list of \"key=value\"")
         arguments = []
-        for item in raw.get("arguments") or []:
-            key, sep, value = _text(item).partition("=")
-            if not sep or not re.fullmatch(r"[A-Za-z0-9_]+", key.strip()):
+        for item in listed:
+            pair = parse_argument(_text(item))
+            if pair is None or not re.fullmatch(r"[a-z0-9_]+", pair[0]):
                 raise WorkflowError(f"task '{name}': argument '{item}' is not key=value")
-            arguments.append((key.strip().lower(), value.strip()))
+            arguments.append(pair)
         tasks.append(
             Task(
                 name=name,

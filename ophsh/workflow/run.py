@@ -24,7 +24,9 @@ from ophsh.engine.catalog import now
 from ophsh.engine.context import CancelFlag
 from ophsh.engine.sessions import Job, Session
 from ophsh.errors import OphshError
+from ophsh.request import Context, TaskRequest, TaskResult
 from ophsh.spec import Specs
+from ophsh.syntax import validate
 from ophsh.workflow.check import check, order
 from ophsh.workflow.loops import counter_values, substitute_variables, unroll
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
@@ -85,7 +87,7 @@ class WorkflowEngine:
         *,
         progress=None,
         cancel: CancelFlag | None = None,
-    ) -> tuple[Document, dict[str, str]]:
+    ) -> TaskResult:
         run = _Run(service, user, session, prepared, job, progress, cancel or CancelFlag())
         return run.execute()
 
@@ -115,9 +117,10 @@ class _Run:
         }
         self.lock = threading.Lock()
         self.stop = False
+        self.context = Context.of_workflow(self.header)
 
     # -- scheduling ------------------------------------------------------------------------
-    def execute(self) -> tuple[Document, dict[str, str]]:
+    def execute(self) -> TaskResult:
         workers = max(1, int(str(self.header.get("ncores") or "1")))
         pending = list(self.order)
         running: dict[Future, str] = {}
@@ -213,23 +216,14 @@ class _Run:
         if task.operator in CONTROL:
             self._control(task, state)
             return
-        args = self._arguments(task)
-        spec = self.service.specs.operators[task.operator]
-        command = f"{task.operator} " + ";".join(f"{k}={v}" for k, v in args) + ";"
+        request, warnings = validate(self._request(task), self.service.specs, strict=False)
         result = self.service.run_task(
-            self.user, self.session, spec, args, command=command, cancel=self.cancel
+            self.user, self.session, request, warnings=warnings, cancel=self.cancel
         )
-        doc = result.document
-        if result.massive:
-            state.kind = "MASSIVE"
-            grid = doc.grid("massive_list")
-            state.outputs = [row[3] for row in grid.rows if row[3]] if grid else []
-        elif doc.output_cube:
-            state.outputs = [doc.output_cube]
-        elif result.outputs.get("cube"):
-            state.outputs = [v for v in result.outputs["cube"].split("|") if v]
-        if not doc.ok:
-            raise _TaskFailed(doc.error_message or f"{task.operator} failed")
+        state.kind = "MASSIVE" if result.massive else "SIMPLE"
+        state.outputs = list(result.output("cube"))
+        if not result.ok:
+            raise _TaskFailed(result.document.error_message or f"{task.operator} failed")
 
     def _inputs(self, task: Task) -> dict[str, str]:
         """The task's own arguments with the outputs its dependencies pass in."""
@@ -253,14 +247,14 @@ class _Run:
     def _substituted(self, task: Task) -> list[tuple[str, str]]:
         return [(k, substitute_variables(v, self.variables, {})) for k, v in task.arguments]
 
-    def _arguments(self, task: Task) -> list[tuple[str, str]]:
+    def _request(self, task: Task) -> TaskRequest:
+        """The task's request: its arguments, what its dependencies pass in, and what the
+        workflow header gives every task."""
         values = self._inputs(task)
-        carried = {
-            "arguments": [f"{k}={v}" for k, v in values.items()],
-            "dependencies": [d for d in task.dependencies if d.passes],
-        }
+        raw = TaskRequest(task.operator, tuple(values.items()))
         spec = self.service.specs.operators[task.operator]
-        return self.service.task_arguments(self.header, carried, spec)
+        passed = any(d.passes for d in task.dependencies)
+        return self.context.apply(raw, spec, passed=passed).without("sessionid", "exec_mode")
 
     def _control(self, task: Task, state: TaskState) -> None:
         inputs = [o for d in task.dependencies for o in self.states[d.task].outputs]
@@ -293,11 +287,11 @@ class _Run:
             policy = task.on_exit or self.header.get("on_exit") or "nop"
             if policy != "oph_delete" or state.status != "COMPLETED" or task.operator in CONTROL:
                 continue
-            delete = self.service.specs.operators["oph_delete"]
             for cube in state.outputs:
-                self.service.run_task(self.user, self.session, delete, [("cube", cube)])
+                request = TaskRequest("oph_delete", (("cube", cube),))
+                self.service.run_task(self.user, self.session, request)
 
-    def _document(self) -> tuple[Document, dict[str, str]]:
+    def _document(self) -> TaskResult:
         doc = Document(producer=self.user)
         failed = [
             (n, s) for n, s in self.states.items() if s.status in ("ERROR", "ABORTED") and s.message
@@ -360,14 +354,14 @@ class _Run:
             doc.set_status(False, f"task '{name}' failed: {state.message}")
         else:
             doc.set_status(True)
-        outputs: dict[str, str] = {}
+        outputs: dict[str, tuple[str, ...]] = {}
         for name in reversed(self.order):
             state = self.states[name]
             if state.status == "COMPLETED" and state.outputs:
-                outputs["cube"] = state.outputs[-1]
+                outputs["cube"] = (state.outputs[-1],)
                 break
         doc.set_extra("jobid", jobid)
-        return doc, outputs
+        return TaskResult(doc, outputs)
 
 
 def _filtered(outputs: list[str], text: str) -> list[str]:

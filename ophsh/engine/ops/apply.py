@@ -16,7 +16,7 @@ import numpy as np
 
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import map_blocks, reduce_last
+from ophsh.engine.kernels import reduce_last
 from ophsh.engine.model import MEASURE_DTYPES, Cube, dtype_of
 from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
@@ -192,7 +192,6 @@ def apply(ctx: OpContext, p: Params) -> None:
     reduced = out_width != width
 
     def kernel(block: np.ndarray) -> np.ndarray:
-        ctx.check_cancel()
         value, _ = evaluate(query, rows(block))
         value = np.broadcast_to(value, (*value.shape[:-1], out_width)) if value.ndim else value
         if not reduced:
@@ -207,19 +206,14 @@ def apply(ctx: OpContext, p: Params) -> None:
         *(row_shape if not reduced else (out_width,) * (out_width > 1)),
     )
     if n_exp and cube.shape:
-        staged = ctx.store.arrays.stream(out_shape, out_dtype)
-        try:
-            map_blocks(
-                lambda a, b: ctx.store.rows(cube, a, b),
-                lambda block: kernel(block).reshape(-1, *out_shape[1:]),
-                staged.append,
-                cube.shape[0],
-                max(1, width) * 16,
-                tick=lambda done: ctx.progress("apply", done, cube.shape[0]),
-            )
-        except BaseException:
-            staged.discard()
-            raise
+        staged = ctx.stream(
+            out_shape,
+            out_dtype,
+            lambda a, b: ctx.store.rows(cube, a, b),
+            lambda block: kernel(block).reshape(-1, *out_shape[1:]),
+            label="apply",
+            row_bytes=max(1, width) * 16,
+        )
         ctx.derive(
             cube,
             dims=dims,
@@ -231,6 +225,7 @@ def apply(ctx: OpContext, p: Params) -> None:
             description=p.str("description"),
         )
         return
+    ctx.check_cancel()
     data = kernel(np.asarray(ctx.store.data(cube))).reshape(out_shape)
     ctx.derive(
         cube,

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Cube, Dim, measure_type_of
 from ophsh.engine.params import Params
-from ophsh.engine.store import MetadataItem
 from ophsh.errors import OperatorError, ValidationError
 
 if TYPE_CHECKING:  # astropy is imported where it is used: it doubles the shell's start-up time
@@ -266,22 +266,19 @@ def _metadata_cards(ctx: OpContext, cube: Cube, header: fits.Header) -> None:
     from astropy.io import fits
     from astropy.io.fits.verify import VerifyWarning
 
-    rows = ctx.store.catalog.query(
-        "SELECT key, type, value, comment FROM metadata WHERE cube = ? ORDER BY id", (cube.id,)
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VerifyWarning)
-        for row in rows:
-            key, value = row["key"], _card_value(row["type"], row["value"])
+        for item in ctx.store.metadata.items(cube.id):
+            key, value = item.key, _card_value(item.type, item.value)
             if STRUCTURAL_KEYS.match(key.upper()):
                 continue
             try:
                 if key == "COMMENT":
-                    header.add_comment(row["value"])
+                    header.add_comment(item.value)
                 elif key == "HISTORY":
-                    header.add_history(row["value"])
+                    header.add_history(item.value)
                 else:
-                    header.append(fits.Card(key, value, row["comment"]), end=True)
+                    header.append(fits.Card(key, value, item.comment), end=True)
             except (ValueError, TypeError):
                 continue  # a key or value FITS cannot hold; the cube keeps it
 

@@ -94,7 +94,7 @@ def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
         rows.append(_pad(["c", name], width))
         if level < 2:
             continue
-        for cube in ctx.store.cubes_where("cubes.container = ?", (container.id,)):
+        for cube in ctx.store.cubes_of(container):
             row = ["c", name, cube.pid, cube.description]
             if level == 3:
                 row += [cube.measure, str(cube.level), cube.source]

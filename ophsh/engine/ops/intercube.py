@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import map_blocks
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.merge import same_shape
 from ophsh.engine.ops.reduction import collapse
@@ -74,7 +73,6 @@ def intercube(ctx: OpContext, p: Params) -> None:
     factor = np.asarray(ctx.store.data(second), dtype=out_dtype).reshape(()) if scalar else None
 
     def combine(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        ctx.check_cancel()
         a = np.asarray(pair[0], dtype=out_dtype)
         b = factor if scalar else np.asarray(pair[1], dtype=out_dtype)
         with np.errstate(all="ignore"):
@@ -89,23 +87,18 @@ def intercube(ctx: OpContext, p: Params) -> None:
         return result.astype(out_dtype)
 
     if first.shape:
-        staged = ctx.store.arrays.stream(first.shape, out_dtype)
         rows = first.shape[0]
-        try:
-            map_blocks(
-                lambda a, b: (
-                    ctx.store.rows(first, a, b),
-                    None if scalar else ctx.store.rows(second, a, b),
-                ),
-                combine,
-                staged.append,
-                rows,
-                max(1, first.elements // rows) * 3 * out_dtype.itemsize,
-                tick=lambda done: ctx.progress("intercube", done, rows),
-            )
-        except BaseException:
-            staged.discard()
-            raise
+        staged = ctx.stream(
+            first.shape,
+            out_dtype,
+            lambda a, b: (
+                ctx.store.rows(first, a, b),
+                None if scalar else ctx.store.rows(second, a, b),
+            ),
+            combine,
+            label="intercube",
+            row_bytes=max(1, first.elements // rows) * 3 * out_dtype.itemsize,
+        )
         cube = ctx.derive(
             first,
             dims=first.dims,
@@ -117,6 +110,7 @@ def intercube(ctx: OpContext, p: Params) -> None:
             parents=[first, second],
         )
     else:
+        ctx.check_cancel()
         data = combine((ctx.store.data(first), ctx.store.data(second)))
         cube = ctx.derive(
             first,

@@ -15,7 +15,6 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import map_blocks
 from ophsh.engine.massive import select_cubes
 from ophsh.engine.model import Cube, Dim, dtype_of
 from ophsh.engine.params import Params
@@ -79,21 +78,14 @@ def _stream(
     if not shape[:-1] or not cubes[0].shape:
         data = join([np.asarray(ctx.store.data(c)) for c in cubes])
         return ctx.store.arrays.stage(np.asarray(data, dtype=dtype))
-    staged = ctx.store.arrays.stream(shape, dtype)
-    rows = shape[0]
-    try:
-        map_blocks(
-            lambda a, b: join([ctx.store.rows(c, a, b) for c in cubes]),
-            lambda block: block,
-            staged.append,
-            rows,
-            max(1, int(np.prod(shape[1:]))) * dtype.itemsize,
-            tick=lambda done: ctx.progress(label, done, rows),
-        )
-    except BaseException:
-        staged.discard()
-        raise
-    return staged
+    return ctx.stream(
+        shape,
+        dtype,
+        lambda a, b: join([ctx.store.rows(c, a, b) for c in cubes]),
+        lambda block: block,
+        label=label,
+        row_bytes=max(1, int(np.prod(shape[1:]))) * dtype.itemsize,
+    )
 
 
 def mergecubes2(ctx: OpContext, p: Params) -> None:

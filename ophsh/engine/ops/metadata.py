@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ophsh.engine.catalog import now
 from ophsh.engine.context import OpContext
+from ophsh.engine.metadata import MetadataItem, MetadataRecord, MetadataSelection
 from ophsh.engine.model import Cube
 from ophsh.engine.params import Params
 from ophsh.errors import NotFoundError, OperatorError, ValidationError
@@ -28,34 +28,26 @@ def metadata(ctx: OpContext, p: Params) -> None:
         _delete(ctx, p, cube)
 
 
-def _selection(p: Params, cube: Cube) -> tuple[str, list]:
-    """SQL condition and arguments for the items chosen by id, keys and the three filters."""
-    where, args = ["cube = ?"], [cube.id]
-    item_id = p.int("metadata_id")
-    if item_id > 0:
-        return "cube = ? AND id = ?", [cube.id, item_id]
+def _selection(p: Params) -> MetadataSelection:
+    """The items chosen by id, else by keys and the three substring filters."""
     keys = p.list("metadata_key")
-    if keys and keys != ["all"]:
-        where.append(f"key IN ({','.join('?' * len(keys))})")
-        args += keys
-    for param, column in (
-        ("variable_filter", "variable"),
-        ("metadata_type_filter", "type"),
-        ("metadata_value_filter", "value"),
-    ):
-        value = p.str(param)
-        if value and value != "all":
-            where.append(f"instr({column}, ?) > 0")
-            args.append(value)
-    return " AND ".join(where), args
+
+    def text(name: str) -> str:
+        value = p.str(name)
+        return "" if value == "all" else value
+
+    return MetadataSelection(
+        item_id=max(0, p.int("metadata_id")),
+        keys=tuple(keys) if keys and keys != ["all"] else (),
+        variable=text("variable_filter"),
+        type=text("metadata_type_filter"),
+        value=text("metadata_value_filter"),
+    )
 
 
 def _read(ctx: OpContext, p: Params, cube: Cube) -> None:
-    condition, args = _selection(p, cube)
-    rows = ctx.store.catalog.query(
-        f"SELECT * FROM metadata WHERE {condition} ORDER BY id", tuple(args)
-    )
-    ctx.doc.add_text("metadata_summary", "Summary", f"Found {len(rows)} items")
+    records = ctx.store.metadata.select(cube.id, _selection(p))
+    ctx.doc.add_text("metadata_summary", "Summary", f"Found {len(records)} items")
     ctx.doc.add_grid(
         "metadata_list",
         "Searching results",
@@ -63,16 +55,16 @@ def _read(ctx: OpContext, p: Params, cube: Cube) -> None:
         ["string"] * len(METADATA_COLUMNS),
         [
             [
-                r["id"],
-                r["variable"],
-                r["key"],
-                r["type"],
-                r["value"],
-                r["modified"],
-                r["user"],
-                r["vocabulary"],
+                r.id,
+                r.item.variable,
+                r.item.key,
+                r.item.type,
+                r.item.value,
+                r.modified,
+                r.user,
+                r.item.vocabulary,
             ]
-            for r in rows
+            for r in records
         ],
     )
 
@@ -100,54 +92,41 @@ def _insert(ctx: OpContext, p: Params, cube: Cube) -> None:
     for value in values:
         _check_type(kind, value)
     variable = "" if p.str("variable") == "global" else p.str("variable")
-    with ctx.store.catalog.write() as db:
-        db.executemany(
-            "INSERT INTO metadata (cube, variable, key, type, value, modified, user) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (cube.id, variable, k, kind, v, now(), ctx.user)
-                for k, v in zip(keys, values, strict=False)
-            ],
-        )
+    items = [MetadataItem(k, v, kind, variable) for k, v in zip(keys, values, strict=False)]
+    ctx.store.metadata.add(cube.id, items, ctx.user)
 
 
-def _one(ctx: OpContext, p: Params, cube: Cube):
+def _one(ctx: OpContext, p: Params, cube: Cube) -> MetadataRecord:
     item_id = p.int("metadata_id")
     if item_id <= 0:
         raise ValidationError("this mode needs metadata_id= (see the Id column of mode=read)")
-    row = ctx.store.catalog.one(
-        "SELECT * FROM metadata WHERE cube = ? AND id = ?", (cube.id, item_id)
-    )
-    if row is None:
+    found = ctx.store.metadata.select(cube.id, MetadataSelection(item_id=item_id))
+    if not found:
         raise NotFoundError(f"cube {cube.pid} has no metadata item {item_id}")
-    if row["vocabulary"] and not p.yes("force"):
-        raise OperatorError(f"'{row['key']}' is controlled by a vocabulary", hint="add force=yes")
-    return row
+    if found[0].item.vocabulary and not p.yes("force"):
+        raise OperatorError(
+            f"'{found[0].item.key}' is controlled by a vocabulary", hint="add force=yes"
+        )
+    return found[0]
 
 
 def _update(ctx: OpContext, p: Params, cube: Cube) -> None:
-    row = _one(ctx, p, cube)
+    record = _one(ctx, p, cube)
     value = p.opt("metadata_value")
     if value is None:
         raise ValidationError("update needs metadata_value=")
-    _check_type(row["type"], value)
-    with ctx.store.catalog.write() as db:
-        db.execute(
-            "UPDATE metadata SET value = ?, modified = ?, user = ? WHERE id = ?",
-            (value, now(), ctx.user, row["id"]),
-        )
+    _check_type(record.item.type, value)
+    ctx.store.metadata.update(record.id, value, ctx.user)
 
 
 def _delete(ctx: OpContext, p: Params, cube: Cube) -> None:
     if p.int("metadata_id") > 0:
-        rows = [_one(ctx, p, cube)]
+        records = [_one(ctx, p, cube)]
     else:
-        condition, args = _selection(p, cube)
-        rows = ctx.store.catalog.query(f"SELECT * FROM metadata WHERE {condition}", tuple(args))
-        locked = [r["key"] for r in rows if r["vocabulary"]]
+        records = ctx.store.metadata.select(cube.id, _selection(p))
+        locked = [r.item.key for r in records if r.item.vocabulary]
         if locked and not p.yes("force"):
             raise OperatorError(
                 f"'{locked[0]}' is controlled by a vocabulary", hint="add force=yes"
             )
-    with ctx.store.catalog.write() as db:
-        db.executemany("DELETE FROM metadata WHERE id = ?", [(r["id"],) for r in rows])
+    ctx.store.metadata.delete(r.id for r in records)

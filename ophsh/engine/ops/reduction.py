@@ -14,12 +14,7 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import (
-    NETWORK_LIMIT,
-    map_blocks,
-    quantile_wires,
-    reduce_last,
-)
+from ophsh.engine.kernels import NETWORK_LIMIT, quantile_wires, reduce_last
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
@@ -64,32 +59,25 @@ def reduce_axes(
     kept = [a for a in range(ndim) if a not in axes]
 
     def run(block: np.ndarray) -> np.ndarray:
-        ctx.check_cancel()
         moved = np.moveaxis(block, list(axes), list(range(ndim - len(axes), ndim)))
         merged = moved.reshape(*moved.shape[: ndim - len(axes)], -1)
         with np.errstate(all="ignore"):
             return kernel(merged).astype(out_dtype).reshape(-1, *out_shape[1:])
 
     if 0 in axes or not kept or not out_shape:
+        ctx.check_cancel()
         result = run(np.asarray(ctx.store.data(cube)))
         return ctx.store.arrays.stage(result.reshape(out_shape))
-    staged = ctx.store.arrays.stream(out_shape, out_dtype)
     rows = cube.shape[0]
     row_bytes = max(1, cube.elements // max(rows, 1)) * max(np.dtype(cube.storage).itemsize, 8)
-    try:
-        ctx.progress(label, 0, rows)
-        map_blocks(
-            lambda a, b: ctx.store.rows(cube, a, b),
-            run,
-            staged.append,
-            rows,
-            row_bytes,
-            tick=lambda done: ctx.progress(label, done, rows),
-        )
-    except BaseException:
-        staged.discard()
-        raise
-    return staged
+    return ctx.stream(
+        out_shape,
+        out_dtype,
+        lambda a, b: ctx.store.rows(cube, a, b),
+        run,
+        label=label,
+        row_bytes=row_bytes,
+    )
 
 
 def reduce2(ctx: OpContext, p: Params) -> None:
@@ -149,29 +137,17 @@ def reduce2(ctx: OpContext, p: Params) -> None:
 
 def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
     """A quantile across the frames of a stack, read straight from each frame's file."""
-    staged = ctx.store.arrays.stream(shape, cube.dtype)
-    rows = shape[0]
     row_size = max(1, int(np.prod(shape[1:])))
     count = ctx.store.arrays.member_count(cube.data_file)
-
-    def kernel(wires: list[np.ndarray]) -> np.ndarray:
-        ctx.check_cancel()
-        return quantile_wires(wires, order).astype(cube.dtype)
-
-    try:
-        map_blocks(
-            lambda a, b: ctx.store.arrays.member_rows(cube.data_file, a, b),
-            kernel,
-            staged.append,
-            rows,
-            row_size * 8 * count,
-            tick=lambda done: ctx.progress("reduce2", done, rows),
-            rows_per_block=max(1, WIRE_ELEMENTS // row_size),
-        )
-    except BaseException:
-        staged.discard()
-        raise
-    return staged
+    return ctx.stream(
+        shape,
+        cube.dtype,
+        lambda a, b: ctx.store.arrays.member_rows(cube.data_file, a, b),
+        lambda wires: quantile_wires(wires, order).astype(cube.dtype),
+        label="reduce2",
+        row_bytes=row_size * 8 * count,
+        rows_per_block=max(1, WIRE_ELEMENTS // row_size),
+    )
 
 
 def reduce(ctx: OpContext, p: Params) -> None:

@@ -23,8 +23,7 @@ def search(ctx: OpContext, p: Params) -> None:
     """
     tree = ctx.tree
     folders = tree.walk(tree.folder(ctx.cwd, p.opt("path")), recursive=p.yes("recursive"))
-    ids = [f.id for f in folders]
-    cubes = ctx.store.cubes_where(f"containers.folder IN ({','.join('?' * len(ids))})", tuple(ids))
+    cubes = ctx.store.cubes_in([f.id for f in folders])
     containers = _filters(p, "container_filter")
     keys = _filters(p, "metadata_key_filter")
     values = _filters(p, "metadata_value_filter")
@@ -36,16 +35,13 @@ def search(ctx: OpContext, p: Params) -> None:
     for cube in cubes:
         if containers and not any(like(cube.container_name, c) for c in containers):
             continue
-        items = ctx.store.catalog.query(
-            "SELECT key, value FROM metadata WHERE cube = ? ORDER BY id", (cube.id,)
-        )
-        for item in items:
+        for item in ctx.store.metadata.items(cube.id):
             if any(
-                (key is None or like(item["key"], key))
-                and (value is None or value.lower() in item["value"].lower())
+                (key is None or like(item.key, key))
+                and (value is None or value.lower() in item.value.lower())
                 for key, value in pairs
             ):
-                rows.append([cube.pid, item["key"], item["value"]])
+                rows.append([cube.pid, item.key, item.value])
     ctx.doc.add_grid(
         "search", "Searching results", ("Datacube", "Key", "Value"), ("string",) * 3, rows
     )

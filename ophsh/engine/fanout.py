@@ -1,0 +1,135 @@
+"""Massive operations: one operator run once per cube or file that a filter or a list names.
+
+``cube=[container=c;level=0]``, ``src_path=[path=raw;file=*.fits]`` or several ``|``-joined
+values make the operator run once per target, ``ncores`` at a time as Ophidia's massive tasks
+do. The reply lists every run (Ophidia's massive objects), and the result carries every cube made.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ophsh.document import Document
+from ophsh.engine.context import Cancelled, Handler, OpContext
+from ophsh.engine.massive import select_cubes, select_files
+from ophsh.engine.params import Params
+from ophsh.errors import OphshError
+from ophsh.request import TaskRequest, TaskResult
+from ophsh.spec import OperatorSpec
+from ophsh.syntax import is_group, split_values
+
+__all__ = ["MASSIVE_PARAMS", "massive_param", "run_massive"]
+
+# The parameters whose filter or list makes a call massive, in the order they are looked at.
+MASSIVE_PARAMS = ("cube", "src_path", "input")
+
+
+def massive_param(spec: OperatorSpec, request: TaskRequest) -> str | None:
+    """The parameter that makes this call massive (a [filter] or several values), if any."""
+    for name in MASSIVE_PARAMS:
+        param = spec.param(name)
+        value = request.get(name)
+        if param is None or param.is_global or not value:
+            continue
+        if is_group(value) or len(split_values(value)) > 1:
+            return name
+    return None
+
+
+def _targets(ctx: OpContext, param: str, value: str) -> list[str]:
+    if not is_group(value):
+        return split_values(value)
+    body = value[1:-1]
+    if param == "cube":
+        return [c.pid for c in select_cubes(ctx, body)]
+    return [str(ctx.paths.to_virtual(f)) for f in select_files(ctx, body)]
+
+
+def run_massive(
+    ctx: OpContext, spec: OperatorSpec, request: TaskRequest, param: str, handler: Handler
+) -> TaskResult:
+    """Run the operator once per target and report each run in ``ctx.doc``."""
+    targets = _targets(ctx, param, request.get(param) or "")
+    finished = 0
+    lock = threading.Lock()
+
+    def one(target: str) -> tuple[str, str]:
+        """Run the operator on one target: (output cube, error or '')."""
+        nonlocal finished
+        ctx.check_cancel()
+        sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
+        try:
+            handler(sub, Params(spec, request.with_arg(param, target)))
+            result = sub.outputs.get("cube", ""), ""
+        except Cancelled:
+            raise
+        except OphshError as err:
+            result = "", f"{target}: {err}"
+        with lock:
+            finished += 1
+            ctx.progress(spec.short_name, finished, len(targets))
+        return result
+
+    workers = max(1, min(_int(request.get("ncores"), 1), len(targets)))
+    ctx.progress(spec.short_name, 0, len(targets))
+    if workers == 1:
+        results = [one(t) for t in targets]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
+            results = list(pool.map(one, targets))
+    _report(ctx.doc, spec, targets, results)
+    made = tuple(output for output, _ in results if output)
+    outputs = {
+        "cube": made,
+        "cwd": (request.get("cwd") or "",),
+        "cdd": (request.get("cdd") or "",),
+    }
+    return TaskResult(ctx.doc, outputs, massive=param)
+
+
+def _report(
+    doc: Document, spec: OperatorSpec, targets: list[str], results: list[tuple[str, str]]
+) -> None:
+    rows, failures = [], []
+    for i, (target, (output, error)) in enumerate(zip(targets, results, strict=True), 1):
+        rows.append(
+            [
+                f"{i}",
+                spec.name,
+                target,
+                output,
+                "OPH_STATUS_ERROR" if error else "OPH_STATUS_COMPLETED",
+            ]
+        )
+        if error:
+            failures.append(error)
+    doc.add_text(
+        "massive_status",
+        "Massive Operation Status",
+        "OPH_STATUS_ERROR" if failures else "OPH_STATUS_COMPLETED",
+    )
+    doc.add_grid(
+        "massive_list",
+        "Massive Operation Task List",
+        ("TASK", "OPERATOR", "INPUT", "OUTPUT", "EXIT STATUS"),
+        ("string",) * 5,
+        rows,
+    )
+    done = len(targets) - len(failures)
+    doc.add_text(
+        "massive_summary",
+        "Summary",
+        f"{done} of {len(targets)} task(s) completed"
+        if targets
+        else "no cube or file matched the filter",
+    )
+    if failures:
+        doc.set_status(False, f"{len(failures)} of {len(targets)} failed; first: {failures[0]}")
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text else default
+    except ValueError:
+        return default
