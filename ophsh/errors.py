@@ -1,8 +1,20 @@
 """The error hierarchy of ophsh.
 
 Every error a user can cause derives from :class:`OphshError` and carries a one-line message and
-an exit code. Exactly three places catch them: the interactive loop, the script runner and the
-protocol server. Anything else is a bug and is reported as an internal error.
+an exit code. They become something a user sees at these boundaries, and nowhere else:
+
+- the shell: :meth:`Shell.run_line <ophsh.shell.shell.Shell.run_line>` turns them into an
+  ``Outcome`` that the prompt, the script runner and ``-e``/``-j`` show (the script runner also
+  reports a ``$N`` it cannot fill); the command line entry points (``ophsh``, ``ophsh serve``,
+  ``ophsh user``) report those raised before a shell exists;
+- the engine's door, :class:`Service <ophsh.engine.service.Service>`: a refused request becomes a
+  reply with Ophidia's error code, a failed operator the ERROR status of its document, as Ophidia
+  reports them (also per target of a massive operation, in its task list, and per task of a
+  workflow, in the workflow's task list);
+- the server's HTTP handler, for what cannot even reach the service.
+
+Anything else is a bug: it is logged with its traceback and an id, and the user sees one line
+with that id.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def test_cube_pids_containers_files_and_variables(shell, run, tmp_path):
     pid = shell.state.get("OPH_DATACUBE")
     assert offered(shell, "oph_delete cube=")[pid] == "first frame"
     assert offered(shell, "oph_reduce2 cube=" + pid[:-1]) == {pid: "first frame"}
+    assert offered(shell, "del ") == {pid: "first frame"}  # the alias's word is a cube, no key=
     assert "night" in offered(shell, "oph_importfits container=n")
     assert "frame.fits" in offered(shell, "oph_importfits src_path=fr")
     assert "frame.fits" in offered(shell, "oph_importfits src_path=[path=fr")

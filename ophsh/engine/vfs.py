@@ -55,6 +55,13 @@ class Tree:
 
     def folder(self, cwd: str, path: str | None = None) -> Folder:
         """The folder at ``path`` (relative to ``cwd``); an error if it does not exist."""
+        found = self.find(cwd, path)
+        if found is None:
+            raise NotFoundError(f"folder '{normalize(cwd, path)}' does not exist")
+        return found
+
+    def find(self, cwd: str, path: str | None = None) -> Folder | None:
+        """The folder at ``path`` (relative to ``cwd``), or None when there is none."""
         absolute = normalize(cwd, path)
         folder_id = self.session.root
         for name in [p for p in absolute.split("/") if p]:
@@ -62,7 +69,7 @@ class Tree:
                 "SELECT id FROM folders WHERE parent = ? AND name = ?", (folder_id, name)
             )
             if row is None:
-                raise NotFoundError(f"folder '{absolute}' does not exist")
+                return None
             folder_id = row["id"]
         return Folder(folder_id, absolute)
 
@@ -134,11 +141,9 @@ class Tree:
         if folder.id == self.session.root:
             raise OperatorError("the session root cannot be moved")
         destination = normalize(cwd, target)
-        try:
-            into = self.folder("/", destination)
+        into = self.find("/", destination)
+        if into is not None:
             destination = posixpath.join(into.path, posixpath.basename(folder.path))
-        except NotFoundError:
-            pass
         if destination == folder.path or destination.startswith(folder.path + "/"):
             raise OperatorError(f"cannot move '{folder.path}' into itself")
         parent_path, name = posixpath.split(destination)

@@ -132,7 +132,7 @@ class RemoteBackend:
     def _send(self, workflow: dict) -> Reply:
         chatter = io.StringIO()  # PyOphidia prints its connection errors; we report them once
         with self._lock, contextlib.redirect_stdout(chatter):
-            response, jobid, _session, code, error = self._submit_raw(
+            response, jobid, session, code, error = self._submit_raw(
                 self.user, self._password, self.host, self.port, json.dumps(workflow)
             )
         if code:
@@ -156,4 +156,5 @@ class RemoteBackend:
                 raise BackendError(
                     f"{self.label} answered something that is not a reply: {err}"
                 ) from None
-        return Reply(jobid=jobid, document=document)
+        # PyOphidia hands a job id without '?' (oph_manage_session action=new) back as a session
+        return Reply(jobid=jobid or session or None, document=document)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ophsh.errors import OperatorError, ValidationError
 from ophsh.render.picture import STRETCHES, grey_image, preview, write_png
+from ophsh.request import TaskRequest
 from ophsh.shell.outcome import Outcome
 from ophsh.syntax import parse_request
 
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 __all__ = ["KEYS", "show", "wanted"]
 
 KEYS = ("output", "stretch", "preview")
+# How the values are fetched: every row, as base64 of the packed array (as PyOphidia does).
+RAW_VALUES = (
+    ("base64", "yes"),
+    ("limit_filter", "0"),
+    ("level", "1"),
+    ("show_index", "no"),
+    ("show_id", "no"),
+)
 _TYPES = {
     "double": "<f8",
     "float": "<f4",
@@ -58,9 +67,10 @@ def show(shell: Shell, line: str) -> Outcome:
     look = (request.get("preview") or ("no" if output else "yes")).lower() == "yes"
     if output and not output.lower().endswith(".png"):
         raise ValidationError("output= names a .png file", hint="e.g. output=galaxy.png")
-    kept = [f"{k}={v}" for k, v in request.arguments if k not in KEYS]
-    kept += ["base64=yes", "limit_filter=0", "level=1", "show_index=no", "show_id=no"]
-    fetched = shell.run_operator(f"oph_explorecube {';'.join(kept)};")
+    asked = TaskRequest("oph_explorecube", request.without(*KEYS).arguments)
+    for key, value in RAW_VALUES:
+        asked = asked.with_arg(key, value)
+    fetched = shell.run_operator(asked.line())
     if not fetched.ok:
         return fetched
     image = grey_image(_values(fetched), stretch)

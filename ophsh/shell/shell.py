@@ -9,6 +9,8 @@ backend; the reply then updates the shell's variables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
 from ophsh.request import TaskRequest
@@ -58,10 +60,7 @@ class Shell:
 
     def run_line(self, line: str, *, depth: int = 0) -> Outcome:
         """Run one line; errors come back in the outcome, never as exceptions."""
-        try:
-            return self._dispatch(line, depth)
-        except OphshError as err:
-            return Outcome(request=line.strip(), error=err)
+        return _guarded(line.strip(), lambda: self._dispatch(line, depth))
 
     def _dispatch(self, line: str, depth: int) -> Outcome:
         text = strip_comment(line)
@@ -87,10 +86,8 @@ class Shell:
 
     def run_workflow(self, path: str, args: list[str]) -> Outcome:
         """Submit a workflow file with its ``$N`` arguments; errors come back in the outcome."""
-        try:
-            return workflows.submit(self, path, args)
-        except OphshError as err:
-            return Outcome(request=f"{path} {' '.join(args)}".strip(), error=err)
+        request = f"{path} {' '.join(args)}".strip()
+        return _guarded(request, lambda: workflows.submit(self, path, args))
 
     def run_operator(self, text: str) -> Outcome:
         """Expand, parse, complete from the context, validate and submit an operator line."""
@@ -123,3 +120,11 @@ class Shell:
                 err.hint = "no current cube: OPH_DATACUBE is empty"
             raise
         return request
+
+
+def _guarded(request: str, run: Callable[[], Outcome]) -> Outcome:
+    """The shell's one boundary: a user's error becomes the outcome, never an exception."""
+    try:
+        return run()
+    except OphshError as err:
+        return Outcome(request=request, error=err)

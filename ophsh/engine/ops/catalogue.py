@@ -51,6 +51,7 @@ def man(ctx: OpContext, p: Params) -> None:
                 a.help,
             ]
             for a in spec.params
+            if not a.is_global
         ],
     )
     text = spec.summary

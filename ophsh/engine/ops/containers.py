@@ -7,7 +7,7 @@ import posixpath
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import MEASURE_DTYPES
 from ophsh.engine.params import Params
-from ophsh.errors import OphshError, ValidationError
+from ophsh.errors import ValidationError
 
 __all__ = ["containerschema", "createcontainer", "deletecontainer", "movecontainer"]
 
@@ -60,9 +60,10 @@ def movecontainer(ctx: OpContext, p: Params) -> None:
     container = ctx.container(names[0])
     target = names[1].strip()
     tree = ctx.tree
-    try:  # an existing folder: move into it, keeping the name
-        folder, name = tree.folder(ctx.cwd, target), container.name
-    except OphshError:
+    found = tree.find(ctx.cwd, target)
+    if found is not None:  # an existing folder: move into it, keeping the name
+        folder, name = found, container.name
+    else:
         folder_path, name = posixpath.split(target)
         folder = tree.folder(ctx.cwd, folder_path or None)
     if not name or name in (".", ".."):
