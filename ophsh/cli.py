@@ -17,7 +17,7 @@ from pathlib import Path
 from ophsh import __version__
 from ophsh.backend import Backend
 from ophsh.errors import ExitCode, OphshError
-from ophsh.locations import default_store
+from ophsh.locations import default_store, log_file
 from ophsh.render.progress import TerminalProgress
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -160,4 +160,19 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
         )
     from ophsh.repl.app import run_repl
 
+    _log_to_file()
     return run_repl(shell, printer, history.path, __version__, progress=not options.quiet)
+
+
+def _log_to_file() -> None:
+    """At the prompt, log lines would land in the middle of what the user types: the log goes
+    to a file instead (see the README)."""
+    path = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path)
+    except OSError:
+        return  # no writable log directory: keep logging to standard error
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers = [handler]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["default_store"]
+__all__ = ["default_store", "log_file"]
 
 
 def default_store() -> Path:
@@ -16,3 +16,8 @@ def default_store() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("ophsh")) / "store"
+
+
+def log_file() -> Path:
+    """Where the interactive shell logs what it does not show (tracebacks, completion trouble)."""
+    return Path(platformdirs.user_log_dir("ophsh")) / "ophsh.log"

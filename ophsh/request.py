@@ -13,6 +13,7 @@ server carries on every task.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -28,8 +29,12 @@ __all__ = [
     "TaskResult",
     "from_task",
     "parse_argument",
+    "read_workflow",
     "to_workflow",
 ]
+
+# Deeper JSON than this is not a workflow anyone writes; refusing it keeps the parser safe.
+MAX_JSON_DEPTH = 64
 
 # Keys a client lifts from a command into the workflow header (PyOphidia, oph_term).
 HEADER_KEYS = ("sessionid", "exec_mode", "callback_url", "project")
@@ -207,6 +212,38 @@ def to_workflow(request: TaskRequest, author: str, *, tool: str = "ophsh") -> di
             arguments.append(f"{key}={value}")
     workflow["tasks"] = [{"name": "Task 0", "operator": request.operator, "arguments": arguments}]
     return workflow
+
+
+def read_workflow(request: str | Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow of a request as it arrives (JSON text or parsed), with the checks every
+    request must pass; ValueError says what is wrong."""
+    if isinstance(request, str):
+        if _depth(request) > MAX_JSON_DEPTH:
+            raise ValueError("the request is nested too deeply")
+        try:
+            request = json.loads(request)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise ValueError(f"the request is not valid JSON: {err}") from None
+    if not isinstance(request, Mapping):
+        raise ValueError("the request must be a JSON object")
+    tasks = request.get("tasks")
+    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, dict) for t in tasks):
+        raise ValueError("the request has no tasks")
+    if "name" not in request:
+        raise ValueError("the request has no name")
+    return dict(request)
+
+
+def _depth(text: str) -> int:
+    """How deeply brackets nest in JSON text (those inside strings count too: an upper bound)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def from_task(task: Mapping[str, Any], command: str = "") -> TaskRequest:

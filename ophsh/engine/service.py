@@ -32,7 +32,14 @@ from ophsh.engine.sessions import Job, Session, Sessions
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import Store
 from ophsh.errors import OphshError
-from ophsh.request import Context, TaskRequest, TaskResult, from_task, to_workflow
+from ophsh.request import (
+    Context,
+    TaskRequest,
+    TaskResult,
+    from_task,
+    read_workflow,
+    to_workflow,
+)
 from ophsh.spec import Specs, load_specs
 from ophsh.syntax import split_values, validate
 
@@ -42,8 +49,6 @@ log = logging.getLogger(__name__)
 
 AUTH_ERROR = 5
 WRONG_PARAMETER = 7
-# Deeper JSON than this is not a workflow anyone writes; refusing it keeps the parser safe.
-MAX_JSON_DEPTH = 64
 
 
 class RequestError(Exception):
@@ -111,7 +116,10 @@ class Service:
     ) -> Reply:
         """Answer a request as it came over the wire (a JSON workflow, text or parsed)."""
         try:
-            workflow = _load(request)
+            try:
+                workflow = read_workflow(request)
+            except ValueError as err:
+                raise RequestError(WRONG_PARAMETER, str(err)) from None
             tasks = workflow["tasks"]
             operator = str(tasks[0].get("operator", "")).lower()
             if len(tasks) > 1 and operator in SERVER_OPERATORS:
@@ -336,37 +344,6 @@ class Service:
 
     def close(self) -> None:
         self.runner.close()
-
-
-def _load(request: str | dict[str, Any]) -> dict[str, Any]:
-    """The workflow of a request, with the checks every request must pass."""
-    if isinstance(request, str):
-        if _depth(request) > MAX_JSON_DEPTH:
-            raise RequestError(WRONG_PARAMETER, "the request is nested too deeply")
-        try:
-            request = json.loads(request)
-        except (json.JSONDecodeError, RecursionError) as err:
-            raise RequestError(WRONG_PARAMETER, f"the request is not valid JSON: {err}") from None
-    if not isinstance(request, dict):
-        raise RequestError(WRONG_PARAMETER, "the request must be a JSON object")
-    tasks = request.get("tasks")
-    if not isinstance(tasks, list) or not tasks or not all(isinstance(t, dict) for t in tasks):
-        raise RequestError(WRONG_PARAMETER, "the request has no tasks")
-    if "name" not in request:
-        raise RequestError(WRONG_PARAMETER, "the request has no name")
-    return request
-
-
-def _depth(text: str) -> int:
-    """How deeply brackets nest in JSON text (those inside strings count too: an upper bound)."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _outputs(made: dict[str, str], request: TaskRequest) -> dict[str, tuple[str, ...]]:

@@ -20,6 +20,7 @@ from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from ophsh.errors import OphshError
+from ophsh.locations import log_file
 from ophsh.render.progress import TerminalProgress
 from ophsh.repl.completer import ShellCompleter
 from ophsh.repl.prompt import prompt_text
@@ -92,7 +93,10 @@ def _run_interruptibly(shell: Shell, line: str) -> Outcome:
         log.error("'%s' failed", line, exc_info=failure[0])
         error = failure[0]
         return Outcome(
-            request=line, error=OphshError(f"internal error: {type(error).__name__}: {error}")
+            request=line,
+            error=OphshError(
+                f"internal error ({type(error).__name__}: {error}); details in {log_file()}"
+            ),
         )
     return result[0]
 

@@ -10,16 +10,13 @@ default); ``embedded`` only orders. ``on_error`` decides what a failure does: ``
 
 from __future__ import annotations
 
-import ast
 import logging
-import operator
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ophsh.document import Document
-from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.catalog import now
 from ophsh.engine.context import CancelFlag
 from ophsh.engine.sessions import Job, Session
@@ -28,6 +25,7 @@ from ophsh.request import Context, TaskRequest, TaskResult
 from ophsh.spec import Specs
 from ophsh.syntax import validate
 from ophsh.workflow.check import check, order
+from ophsh.workflow.conditions import truth
 from ophsh.workflow.loops import counter_values, substitute_variables, unroll
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
 
@@ -261,7 +259,7 @@ class _Run:
         state.outputs = list(dict.fromkeys(inputs))
         values = dict(self._substituted(task))
         if task.operator in ("oph_if", "oph_elseif"):
-            state.taken = _truth(values.get("condition", "true"))
+            state.taken = truth(values.get("condition", "true"))
         elif task.operator == "oph_else":
             state.taken = True
         elif task.operator == "oph_set":
@@ -369,61 +367,3 @@ def _filtered(outputs: list[str], text: str) -> list[str]:
         return outputs
     chosen = [int(v) for v in counter_values(text)]
     return [outputs[i - 1] for i in chosen if 1 <= i <= len(outputs)]
-
-
-_COMPARE = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
-_ARITH = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Mod: operator.mod,
-}
-
-
-def _truth(condition: str) -> bool:
-    """A condition after variable substitution: true/false, a number, or a comparison."""
-    text = condition.strip()
-    if text.lower() in ("true", "yes"):
-        return True
-    if text.lower() in ("false", "no", ""):
-        return False
-    source = text.replace("&&", " and ").replace("||", " or ").replace("!=", "≠")
-    source = source.replace("==", "=").replace("=", "==").replace("≠", "!=")
-    source = source.replace("<==", "<=").replace(">==", ">=")
-    try:
-        with AST_LOCK:
-            tree = ast.parse(source, mode="eval")
-    except SyntaxError:
-        raise _TaskFailed(f"condition '{condition}' is not an expression") from None
-
-    def walk(node):
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
-            return node.value
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else not value
-        if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-            return _ARITH[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.BoolOp):
-            values = [walk(v) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
-            return _COMPARE[type(node.ops[0])](walk(node.left), walk(node.comparators[0]))
-        raise _TaskFailed(f"condition '{condition}': only numbers, names and comparisons")
-
-    try:
-        return bool(walk(tree))
-    except TypeError:
-        raise _TaskFailed(f"condition '{condition}' compares things of different kinds") from None
