@@ -11,6 +11,7 @@ bias), and write one FITS file per filter; the script checks that they agree.
 
     python scripts/bench_calibration.py [--size 2048] [--bias 15] [--flats 9] [--science 3]
     python scripts/bench_calibration.py --scaling     # ophsh's peak memory, 15 vs 60 bias frames
+    python scripts/bench_calibration.py --pipelines ophsh,numpy --before old=../old/.venv/bin/python
 """
 
 from __future__ import annotations
@@ -88,12 +89,16 @@ def ccdproc_pipeline(raw: Path, out: Path) -> None:
 PIPELINES = {"numpy": numpy_pipeline, "ccdproc": ccdproc_pipeline}
 
 
+# Other installations of ophsh to time beside this one (--before NAME=PYTHON), by name.
+OTHER_OPHSH: dict[str, str] = {}
+
+
 def command(name: str, raw: Path, out: Path) -> list[str]:
     """The process that runs one pipeline: ophsh itself, or this script for the others."""
-    if name == "ophsh":  # the shipped calibrate.oph on a fresh store, through the command line
+    if name == "ophsh" or name in OTHER_OPHSH:  # calibrate.oph on a fresh store, from the CLI
         store = out / "store"
         return [
-            sys.executable,
+            OTHER_OPHSH.get(name, sys.executable),
             "-m",
             "ophsh",
             "-q",
@@ -206,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flats", type=int, default=9, help="flats per filter")
     parser.add_argument("--science", type=int, default=3, help="science frames per filter")
     parser.add_argument("--pipelines", default="ophsh,numpy,ccdproc")
+    parser.add_argument(
+        "--before",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="also time the ophsh installed for PYTHON (e.g. an older checkout's venv) as NAME",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast pipeline")
     parser.add_argument("--scaling", action="store_true", help="ophsh with 15 and 60 bias")
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
@@ -213,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         "--run", nargs=3, metavar=("PIPELINE", "RAW", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    for item in args.before:
+        name, _, python = item.partition("=")
+        OTHER_OPHSH[name] = python
+        args.pipelines = f"{args.pipelines},{name}"
     if args.run:
         name, raw, out = args.run
         PIPELINES[name](Path(raw), Path(out))
