@@ -66,3 +66,45 @@ def test_a_validation_failure_is_the_jobs_document(service):
     reply = service.execute("alice", one_task("oph_list", ["level=12"]))
     assert reply.error == 0 and reply.jobid and not reply.ok
     assert reply.failure == "level must be at most 8"
+
+
+def test_the_workflow_header_is_the_context_of_a_command_without_its_own(service):
+    """cwd= and cube= in the header reach the task (the server's half of the context rule)."""
+    assert service.execute(
+        "alice", one_task("oph_folder", ["command=mkdir", "path=sub"], sessionid="null")
+    ).ok
+    made = service.execute(
+        "alice",
+        one_task(
+            "oph_createcontainer",
+            ["container=c", "dim=x|y", "dim_type=int|int"],
+            cwd="/sub",
+            sessionid="null",
+        ),
+    )
+    assert made.ok
+    cube = service.execute(
+        "alice",
+        one_task(
+            "oph_randcube",
+            [
+                "container=c",
+                "dim=x|y",
+                "dim_size=2|3",
+                "exp_ndim=1",
+                "nfrag=1",
+                "ntuple=2",
+                "measure=m",
+                "measure_type=double",
+            ],
+            cwd="/sub",
+            sessionid="null",
+        ),
+    ).document.output_cube
+    listed = service.execute(
+        "alice", one_task("oph_list", ["level=2"], cwd="/sub", sessionid="null")
+    )
+    assert listed.document.grid("list").title == "Ophidia Filesystem: /sub"
+    assert cube in listed.document.grid("list").column("DATACUBE PID")
+    size = service.execute("alice", one_task("oph_cubeelements", [], cube=cube, sessionid="null"))
+    assert size.ok and size.document.grid("cubeelements").rows == (("6",),)
