@@ -1,0 +1,224 @@
+"""`ophsh serve` keeps what it acknowledged and lets nobody in who should not be: exports and
+oph_fs never replace files unasked, the store stays out of clients' reach, logins cannot be
+guessed quickly or told apart, slow or malformed requests get an answer and cost little, and
+no error shows a traceback or a server path. Real server on 127.0.0.1, real HTTPS, PyOphidia.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from xml.etree import ElementTree
+
+import pytest
+from conftest import ophsh
+from PyOphidia import client as oph_client
+from test_server import Served, envelope, still_serving
+
+from ophsh.engine.paths import DataPaths
+from ophsh.errors import OperatorError
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    server = Served(tmp_path_factory.mktemp("secure"), "-v", umask=0o027)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cube(served) -> str:
+    client = served.client()
+    client.submit("oph_createcontainer container=sec;dim=x|y;dim_type=double|double;")
+    client.submit(
+        "oph_randcube container=sec;dim=x|y;dim_size=2|3;exp_ndim=1;nfrag=2;ntuple=1;"
+        "measure=m;measure_type=double;"
+    )
+    return client.cube
+
+
+def failure(client: oph_client.Client, command: str) -> str:
+    """The one-line error of a command that must fail."""
+    assert client.submit(command) is None, f"{command} succeeded"
+    message = str(client.last_error).strip()
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+def answer(body: bytes) -> tuple[int, dict | None]:
+    """(error code, response document) of an ophResponse."""
+    reply = ElementTree.fromstring(body).find(".//{urn:oph}ophResponse")
+    assert reply is not None, body
+    document = reply.find("response")
+    return int(reply.find("error").text), json.loads(
+        document.text
+    ) if document is not None else None
+
+
+def status_message(document: dict) -> str:
+    status = next(o for o in document["response"] if o["objkey"] == "status")
+    return status["objcontent"][0].get("message", "")
+
+
+def submit_raw(served: Served, operator: str, *arguments: str, auth: str = "alice:wonderland"):
+    """A single-command workflow as raw JSON (so any character can be sent); (status, body)."""
+    workflow = {
+        "name": operator,
+        "exec_mode": "sync",
+        "tasks": [{"name": "Task 0", "operator": operator, "arguments": list(arguments)}],
+    }
+    return served.post(envelope(workflow), auth=auth)
+
+
+def raw_exchange(port: int, request: bytes, *, source: str | None = None) -> bytes:
+    """Send bytes over TLS and return everything the server answers."""
+    with (
+        socket.create_connection(
+            ("127.0.0.1", port), timeout=30, source_address=(source, 0) if source else None
+        ) as raw,
+        tls_context().wrap_socket(raw) as tls,
+    ):
+        tls.sendall(request)
+        chunks = []
+        while chunk := tls.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# -- 1, 4: exports honour force, and an output path may name the file -----------------------
+def test_an_export_never_replaces_a_file_without_force(served, cube):
+    client = served.client()
+    client.submit(f"oph_exportfits cube={cube};output_path=keep;output_name=a;")
+    target = served.data / "keep" / "a.fits"
+    before = target.read_bytes()
+    message = failure(client, f"oph_exportfits cube={cube};output_path=keep;output_name=a;")
+    assert "'keep/a.fits' already exists" in message and "force=yes" in message
+    assert target.read_bytes() == before
+    assert client.submit(f"oph_exportfits cube={cube};output_path=keep;output_name=a;force=yes;")
+
+
+def test_an_output_path_ending_in_fits_is_the_file(served, cube):
+    client = served.client()
+    client.submit(f"oph_exportfits cube={cube};output_path=named/calibrated_V.fits;")
+    assert (served.data / "named" / "calibrated_V.fits").is_file()
+    message = failure(client, f"oph_exportfits cube={cube};output_path=named/calibrated_V.fits;")
+    assert "force=yes" in message
+    client.submit(f"oph_exportfits cube={cube};output_path=named/calibrated_V.fits;force=yes;")
+    message = failure(
+        client, f"oph_exportfits cube={cube};output_path=named/b.fits;output_name=c;force=yes;"
+    )
+    assert "names a file" in message
+    (served.data / "named" / "made_by_hand.fits").mkdir()
+    message = failure(
+        client, f"oph_exportfits cube={cube};output_path=named/made_by_hand.fits;force=yes;"
+    )
+    assert "'named/made_by_hand.fits' is a directory" in message
+    assert "IsADirectoryError" not in served.log_text()
+
+
+# -- 2: oph_fs mv never replaces ---------------------------------------------------------------
+def test_fs_mv_refuses_to_replace_an_existing_file(served):
+    folder = served.data / "moves"
+    folder.mkdir()
+    (folder / "a.fits").write_text("A")
+    (folder / "b.fits").write_text("B")
+    client = served.client()
+    message = failure(client, "oph_fs command=mv;dpath=moves/a.fits|moves/b.fits;")
+    assert "'moves/b.fits' already exists" in message
+    assert (folder / "a.fits").read_text() == "A" and (folder / "b.fits").read_text() == "B"
+    client.submit("oph_fs command=mv;dpath=moves/a.fits|moves/c.fits;")
+    assert not (folder / "a.fits").exists() and (folder / "c.fits").read_text() == "A"
+
+
+# -- 5 (paths): forbidden roots ------------------------------------------------------------
+def test_data_paths_refuse_forbidden_roots(tmp_path):
+    (tmp_path / "store").mkdir()
+    paths = DataPaths(tmp_path, forbidden=[tmp_path / "store"])
+    assert paths.real("/", "frames/x.fits") == tmp_path / "frames" / "x.fits"
+    for path in ("store", "store/catalog.sqlite", "frames/../store/tls/key.pem"):
+        with pytest.raises(OperatorError, match="reserved for the store"):
+            paths.real("/", path)
+
+
+# -- 13: errors name the user's path, never the server's -------------------------------------
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["command=ls", "dpath=a\0b"],
+        ["command=mkdir", "dpath=" + "n" * 300],
+        ["command=mkdir", "dpath=" + "/".join(["d" * 200] * 30)],
+        ["command=mv", "dpath=nothing_here.fits|" + "m" * 300],
+        ["command=cd", "dpath=" + "c" * 300],
+    ],
+    ids=["nul", "long-name", "long-path", "mv-long-target", "cd-long"],
+)
+def test_fs_errors_never_show_server_paths(served, arguments):
+    assert_user_error(served, submit_raw(served, "oph_fs", *arguments))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["output_path=x\0y"],
+        ["output_path=out", "output_name=a\0b"],
+        ["output_path=out", "output_name=" + "e" * 300],
+        ["output_path=" + "/".join(["p" * 200] * 30)],
+    ],
+    ids=["nul-path", "nul-name", "long-name", "long-path"],
+)
+def test_export_errors_never_show_server_paths(served, cube, arguments):
+    assert_user_error(served, submit_raw(served, "oph_exportfits", f"cube={cube}", *arguments))
+
+
+def assert_user_error(served: Served, reply: tuple[int, bytes]) -> None:
+    status, body = reply
+    assert status == 200
+    error, document = answer(body)
+    assert error == 0 and document is not None
+    message = status_message(document)
+    assert message.count("\n") == 1 and "internal error" not in message, message
+    for secret in (str(served.data), str(served.store), str(served.store.parent)):
+        assert secret.encode() not in body
+
+
+# -- 15: temporary files of exports, and the mode of exported files --------------------------
+def test_exports_sweep_stale_temporaries_and_follow_the_umask(served, cube):
+    folder = served.data / "swept"
+    folder.mkdir()
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead = folder / f".ophsh-export-{ended.pid}-dead.fits"
+    reused = folder / f".ophsh-export-{served.process.pid}-0ad.fits"  # older than its process
+    living = folder / ".ophsh-export-1-beef.fits"  # pid 1 lives, and started before it
+    for path in (dead, reused, living):
+        path.write_bytes(b"half a FITS")
+    hour_ago = time.time() - 3600
+    os.utime(reused, (hour_ago, hour_ago))
+    client = served.client()
+    client.submit(f"oph_exportfits cube={cube};output_path=swept;output_name=x;")
+    assert sorted(p.name for p in folder.iterdir()) == [living.name, "x.fits"]
+    assert (folder / "x.fits").stat().st_mode & 0o777 == 0o640  # 0666 & ~umask 027
+    client.submit("oph_fs command=ls;dpath=swept;")
+    assert ".ophsh" not in client.last_response
+
+
+def test_the_server_survived_all_of_it(served):
+    assert still_serving(served)
+    assert "Traceback" not in served.log_text().split("internal error")[0]
