@@ -147,6 +147,23 @@ def test_fs_mv_refuses_to_replace_an_existing_file(served):
     assert not (folder / "a.fits").exists() and (folder / "c.fits").read_text() == "A"
 
 
+# -- 5: the store stays out of the data directory ---------------------------------------------
+def test_the_server_refuses_a_store_its_clients_could_reach(tmp_path):
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    cases = [
+        (["--store", str(data / "store"), "--data-dir", str(data)], tmp_path),
+        (["--store", str(data / "sub" / "store")], data),  # the default data dir is here
+        (["--store", str(tmp_path / "st"), "--data-dir", str(tmp_path / "st")], tmp_path),
+    ]
+    (tmp_path / "st").mkdir()
+    for options, cwd in cases:
+        done = ophsh("serve", "--port", "1", *options, cwd=cwd, timeout=60)
+        assert done.returncode != 0
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert "lies inside" in done.stderr
+
+
 # -- 5 (paths): forbidden roots ------------------------------------------------------------
 def test_data_paths_refuse_forbidden_roots(tmp_path):
     (tmp_path / "store").mkdir()

@@ -106,6 +106,24 @@ def user(argv: list[str]) -> int:
     return ExitCode.OK
 
 
+def _keep_apart(store: Path, data: Path, key: Path | None) -> None:
+    """Refuse a store (or TLS key) that clients could reach through the data directory: they
+    could list the catalog and the key, and move array files or the whole store away."""
+
+    def inside(path: Path, directory: Path) -> bool:
+        return path == directory or directory in path.parents
+
+    if inside(store, data):
+        raise OphshError(
+            f"the store {store} lies inside the data directory {data}, where every client "
+            "could reach its files; give --store elsewhere (or OPHSH_STORE) or another --data-dir"
+        )
+    if inside(data, store):
+        raise OphshError(f"the data directory {data} lies inside the store {store}; choose another")
+    if key is not None and inside(key.expanduser().resolve(), data):
+        raise OphshError(f"the TLS key {key} lies inside the data directory {data}; move it")
+
+
 def serve(argv: list[str]) -> int:
     options = _serve_parser().parse_args(argv)
     logging.basicConfig(
@@ -116,6 +134,7 @@ def serve(argv: list[str]) -> int:
     data_dir = options.data_dir.expanduser().resolve()
     if not data_dir.is_dir():
         raise OphshError(f"--data-dir {data_dir} is not a directory")
+    _keep_apart(store_dir.resolve(), data_dir, options.key)
     store = Store.open(store_dir)
     users = Users(store)
     if not users.names():
