@@ -164,7 +164,6 @@ def test_the_server_refuses_a_store_its_clients_could_reach(tmp_path):
         assert "lies inside" in done.stderr
 
 
-# -- 5 (paths): forbidden roots ------------------------------------------------------------
 def test_data_paths_refuse_forbidden_roots(tmp_path):
     (tmp_path / "store").mkdir()
     paths = DataPaths(tmp_path, forbidden=[tmp_path / "store"])
@@ -172,6 +171,192 @@ def test_data_paths_refuse_forbidden_roots(tmp_path):
     for path in ("store", "store/catalog.sqlite", "frames/../store/tls/key.pem"):
         with pytest.raises(OperatorError, match="reserved for the store"):
             paths.real("/", path)
+
+
+# -- 7: logins -------------------------------------------------------------------------------
+def password_checks(log: str) -> list[tuple[str, str]]:
+    return re.findall(r"password check \d+ \(\d+ at once\) for '([^']*)': (known name|dummy)", log)
+
+
+def test_unknown_names_cost_a_password_check_like_wrong_passwords(served):
+    for name in ("ghost", "alice"):
+        status, body = served.post(envelope({"name": "x", "tasks": []}), auth=f"{name}:guess")
+        assert status == 200 and answer(body)[0] == 5
+    checks = password_checks(served.log_text())
+    assert ("ghost", "dummy") in checks and ("alice", "known name") in checks
+
+
+def test_failed_logins_are_throttled_per_name_and_per_address(tmp_path):
+    server = Served(tmp_path, "-v")
+    try:
+        for _ in range(3):  # three free failures for a name
+            assert served_post_error(server, "bob:wrong") == (5, None)
+        error, retry = served_post_error(server, "bob:builder99")  # right, but bob must wait
+        assert error == 5 and retry is not None and int(retry) >= 1
+        assert "login for 'bob' from 127.0.0.1 refused" in server.log_text()
+        assert still_serving(server)  # alice is not bob
+        for i in range(10):  # ten free failures for an address, the last ones refused
+            served_post_error(server, f"nobody{i}:x")
+        error, retry = served_post_error(server, "alice:wonderland")
+        assert error == 5 and retry is not None
+        assert "login for 'alice' from 127.0.0.1 refused" in server.log_text()
+    finally:
+        server.stop()
+
+
+def served_post_error(served: Served, auth: str) -> tuple[int, str | None]:
+    """The error code and Retry-After header of a request with these credentials."""
+    conn = http.client.HTTPSConnection("127.0.0.1", served.port, context=tls_context())
+    body = envelope(
+        {
+            "name": "oph_list",
+            "exec_mode": "sync",
+            "tasks": [{"name": "Task 0", "operator": "oph_list", "arguments": []}],
+        }
+    )
+    conn.request(
+        "POST",
+        "/",
+        body=body,
+        headers={"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()},
+    )
+    reply = conn.getresponse()
+    assert reply.status == 200
+    return answer(reply.read())[0], reply.getheader("Retry-After")
+
+
+def test_password_checks_run_at_most_two_at_once(served):
+    threads = [
+        threading.Thread(target=served.post, args=(b"x",), kwargs={"auth": f"n{i}:x"})
+        for i in range(4)  # four more failures for this address (ten are free)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running = [
+        int(n) for n in re.findall(r"password check \d+ \((\d+) at once\)", served.log_text())
+    ]
+    assert running and max(running) <= 2
+
+
+def test_a_token_logs_in_as_its_user_and_only_its_digest_is_stored(served):
+    issued = ophsh("user", "token", "bob", "--store", str(served.store))
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    client = oph_client.Client("__token__", token, "127.0.0.1", str(served.port))
+    client.submit("oph_createcontainer container=by_token;dim=x;dim_type=double;")
+    bob = served.client("bob")
+    bob.submit("oph_list level=1;recursive=yes;")
+    assert "by_token" in bob.last_response
+    with sqlite3.connect(served.store / "catalog.sqlite") as db:
+        rows = db.execute("SELECT digest, user FROM tokens").fetchall()
+    assert (hashlib.sha256(token.encode()).hexdigest(), "bob") in rows
+    assert all(token not in digest for digest, _ in rows)
+    assert ophsh("user", "token", "bob", "--revoke", "--store", str(served.store)).returncode == 0
+    status, body = submit_raw(served, "oph_list", auth=f"__token__:{token}")
+    assert status == 200 and answer(body)[0] == 5
+
+
+# -- 9, 11: slow and malformed requests ------------------------------------------------------
+def test_a_request_trickling_in_is_cut_off_at_the_deadline(tmp_path):
+    server = Served(tmp_path, "--read-timeout", "3")
+    try:
+        request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n" + b"y" * 20
+        with (
+            socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw,
+            tls_context().wrap_socket(raw) as tls,
+        ):
+            sent = 0
+            try:
+                for byte in request:  # one byte a second: each read is quick, the whole is not
+                    tls.sendall(bytes([byte]))
+                    sent += 1
+                    time.sleep(1)
+            except OSError:  # the server closed the connection
+                pass
+        assert sent < len(request)
+        assert still_serving(server)
+    finally:
+        server.stop()
+
+
+def test_connections_beyond_the_caps_are_closed_and_others_are_served(tmp_path):
+    server = Served(tmp_path, "--max-connections", "6", "--max-connections-per-address", "4")
+    held: list[ssl.SSLSocket] = []
+
+    def connect(source: str) -> ssl.SSLSocket | None:
+        raw = socket.create_connection(("127.0.0.1", server.port), 30, (source, 0))
+        try:  # the handshake is made by the connection's thread: no thread, no handshake
+            tls = tls_context().wrap_socket(raw)
+        except OSError:
+            raw.close()
+            return None
+        tls.sendall(b"POST / HTTP/1.1\r\n")  # and then nothing
+        return tls
+
+    try:
+        held += [connect("127.0.0.2") for _ in range(4)]
+        assert all(held)
+        assert connect("127.0.0.2") is None  # a fifth from one address
+        assert still_serving(server)  # another address is served
+        held += [connect("127.0.0.3") for _ in range(2)]
+        assert all(held)
+        assert connect("127.0.0.4") is None  # a seventh in all
+        for tls in held:
+            tls.close()
+        assert "too many connections" in server.log_text()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Authorization: Basic \xc3\xa9\xff==",
+        b"Content-Length: \xc2\xb2",
+        b"Authorization: Bearer x",
+    ],
+)
+def test_malformed_headers_get_a_clear_http_answer(served, header):
+    lines = [b"POST / HTTP/1.1", b"Host: x", header]
+    if not header.startswith(b"Content-Length"):
+        lines.append(b"Content-Length: 5")
+    reply = raw_exchange(served.port, b"\r\n".join(lines) + b"\r\n\r\nhello")
+    assert reply.startswith((b"HTTP/1.0 400", b"HTTP/1.0 411")), reply[:200]
+    assert b"faultstring" in reply
+    assert still_serving(served)
+
+
+# -- 12: nothing unexpected reaches a client as a 500 or a traceback -------------------------
+@pytest.mark.parametrize(
+    "workflow",
+    [
+        '{"name": "x", "exec_mode": "sync", "tasks": [{"name": "t", "operator": "oph_list", '
+        '"arguments": 5}]}',
+        '{"name": "x", "exec_mode": "sync", "tasks": [{"name": "t", "operator": "oph_list", '
+        '"arguments": ["jobid=3"]}]}',
+        '{"name": "x", "exec_mode": "sync", "tasks": [{"name": "t", "operator": "oph_resume", '
+        '"arguments": ["id=99999999999999999999999"]}]}',
+        '{"name": "x", "tasks": [{"name": "t", "operator": "oph_list", "arguments": []}], "a": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}",
+    ],
+    ids=["arguments-not-a-list", "reserved-key", "huge-id", "deep-json"],
+)
+def test_unexpected_failures_answer_one_line_with_an_id(served, workflow):
+    status, body = served.post(envelope(workflow))
+    assert status == 200, body[:300]
+    error, document = answer(body)
+    if error == 1:  # the http layer caught it: the id leads to the traceback in the log
+        message = status_message(document)
+        assert message.count("\n") == 1 and "Traceback" not in message
+        ident = re.search(r"internal error ([0-9a-f]{8})", message)[1]
+        assert re.search(rf"internal error {ident} .*\nTraceback", served.log_text())
+    else:
+        assert error in (0, 7)
+    assert still_serving(served)
 
 
 # -- 13: errors name the user's path, never the server's -------------------------------------

@@ -43,7 +43,21 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
     parser.add_argument("--max-body-mb", type=float, default=16, help="largest request")
-    parser.add_argument("--read-timeout", type=float, default=30, help="seconds to read one")
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=30,
+        help="seconds a request may take to arrive whole (TLS handshake, headers and body)",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=128, help="connections served at once"
+    )
+    parser.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=32,
+        help="connections served at once for one client address",
+    )
     parser.add_argument(
         "--max-request-seconds",
         type=float,
@@ -72,6 +86,14 @@ def _user_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("del", help="remove a user")
     rm.add_argument("name")
     rm.add_argument("--store", type=Path, default=argparse.SUPPRESS)
+    token = sub.add_parser(
+        "token",
+        help="issue a token for a user (shown once; the client sends it as the password of "
+        "user __token__)",
+    )
+    token.add_argument("name")
+    token.add_argument("--revoke", action="store_true", help="remove the user's tokens instead")
+    token.add_argument("--store", type=Path, default=argparse.SUPPRESS)
     ls = sub.add_parser("list", help="list the users")
     ls.add_argument("--store", type=Path, default=argparse.SUPPRESS)
     return parser
@@ -98,6 +120,10 @@ def user(argv: list[str]) -> int:
         elif options.action == "del":
             users.delete(options.name)
             print(f"user {options.name} removed")
+        elif options.action == "token" and options.revoke:
+            print(f"{users.revoke_tokens(options.name)} token(s) of {options.name} revoked")
+        elif options.action == "token":
+            print(users.issue_token(options.name))
         else:
             for name in users.names():
                 print(name)
@@ -170,6 +196,8 @@ def serve(argv: list[str]) -> int:
             context,
             max_body=int(options.max_body_mb * (1 << 20)),
             read_timeout=options.read_timeout,
+            max_connections=options.max_connections,
+            max_per_address=options.max_connections_per_address,
         )
     except OSError as err:
         raise OphshError(
