@@ -88,6 +88,7 @@ class OphidiaServer(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.service.store.catalog.close()  # this thread's connection, not left to the GC
             self._closed(client_address[0])
 
     def _closed(self, address: str) -> None:

@@ -131,7 +131,7 @@ class Users:
     def authenticate(self, name: str, password: str, address: str) -> str | None:
         """The user these credentials belong to, or None; raises :class:`Refused` while
         earlier failures for the name or the address make it wait."""
-        throttled = None if name == TOKEN_USER else name
+        throttled = None if name == TOKEN_USER else name[:64]  # longer names cannot exist
         wait = self.throttle.remaining(throttled, address)
         if wait > 0:
             log.warning("login for %r from %s refused for %.0f s more", name, address, wait)
