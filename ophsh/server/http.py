@@ -155,11 +155,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(405, soap.fault("only POST of ophExecuteMain is served"))
 
     def do_POST(self) -> None:
+        body = self._body()
+        if body is None:
+            return
         try:
-            self._post()
-        except (TimeoutError, ConnectionError, ssl.SSLError):
-            raise
-        except Exception:
+            self._answer(body)
+        except Exception as err:
+            if self.answered and isinstance(err, (ConnectionError, TimeoutError, ssl.SSLError)):
+                raise  # the client left while the answer was being sent
             ident = secrets.token_hex(4)
             log.exception("internal error %s while serving %s", ident, self.client_address[0])
             if not self.answered:
@@ -167,23 +170,27 @@ class _Handler(BaseHTTPRequestHandler):
                 document = Document(producer="ophsh").fail(message).to_json()
                 self._send(200, soap.response(UNKNOWN_ERROR, document=document))
 
-    def _post(self) -> None:
+    def _body(self) -> bytes | None:
+        """The body, read within the deadline; None when it was refused (and answered)."""
         length = self.headers.get("Content-Length")
         if length is None:
             self._send(411, soap.fault("the request needs a Content-Length"))
-            return
+            return None
         if not _LENGTH.fullmatch(length.strip()):
             self._send(400, soap.fault("the Content-Length is not a number of bytes"))
-            return
+            return None
         size = int(length)
         if size > self.server.max_body:
             self._send(413, soap.fault(f"the request is larger than {self.server.max_body} bytes"))
-            return
+            return None
         body = self.rfile.read(size)
         if len(body) < size:
             self._send(400, soap.fault(f"the body ended after {len(body)} of {size} bytes"))
-            return
+            return None
         self.connection.settimeout(self.server.read_timeout)  # for the answer
+        return body
+
+    def _answer(self, body: bytes) -> None:
         credentials = self._credentials()
         if credentials is None:
             self._send(400, soap.fault("the Authorization header is not Basic user:password"))
