@@ -30,6 +30,7 @@ __all__ = [
     "from_task",
     "parse_argument",
     "read_workflow",
+    "takes_cube",
     "to_workflow",
 ]
 
@@ -179,10 +180,9 @@ class Context:
         and only when no dependency of a workflow task passes one in (``passed``), as
         Ophidia's server does.
         """
-        cube_param = spec.param("cube") if spec is not None else None
-        takes_cube = cube_param is not None and not cube_param.is_global and not passed
+        given_cube = takes_cube(spec) and not passed
         for key, value in self.items():
-            if request.has(key) or (key == "cube" and not takes_cube):
+            if request.has(key) or (key == "cube" and not given_cube):
                 continue
             request = request.with_arg(key, value)
         return request
@@ -194,6 +194,13 @@ class Context:
             if key != "host_partition":  # left to the server in a workflow, as PyOphidia does
                 out.setdefault(key, value)
         return out
+
+
+def takes_cube(spec: OperatorSpec | None) -> bool:
+    """True when the operator declares ``cube=`` itself: the current cube may fill it in (and
+    only then is a ``cube=`` that a client adds to every command meant for it)."""
+    param = spec.param("cube") if spec is not None else None
+    return param is not None and not param.is_global
 
 
 def to_workflow(request: TaskRequest, author: str, *, tool: str = "ophsh") -> dict[str, Any]:

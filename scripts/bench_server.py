@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30, help="per client")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        store, port = Path(tmp) / "store", free_port()
+        store, data, port = Path(tmp) / "store", Path(tmp) / "data", free_port()
+        data.mkdir()  # apart from the store, which serve refuses to expose
         ophsh = [sys.executable, "-m", "ophsh"]
         subprocess.run(
             [*ophsh, "user", "add", "load", "--password-stdin", "--store", str(store)],
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             capture_output=True,
         )
         server = subprocess.Popen(
-            [*ophsh, "serve", "--port", str(port), "--store", str(store), "--data-dir", tmp],
+            [*ophsh, "serve", "--port", str(port), "--store", str(store), "--data-dir", str(data)],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -32,10 +32,11 @@ def free_port() -> int:
 
 
 class Served:
-    """A running `ophsh serve` and what a test needs to talk to it."""
+    """A running `ophsh serve` and what a test needs to talk to it; its log goes to a file."""
 
-    def __init__(self, root: Path, *options: str) -> None:
+    def __init__(self, root: Path, *options: str, umask: int = -1) -> None:
         self.store, self.data = root / "store", root / "data"
+        self.log = root / "serve.log"
         self.data.mkdir(parents=True)
         for name, password in PASSWORDS.items():
             done = ophsh(
@@ -49,26 +50,31 @@ class Served:
             )
             assert done.returncode == 0, done.stderr
         self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ophsh",
-                "serve",
-                "--port",
-                str(self.port),
-                "--store",
-                str(self.store),
-                "--data-dir",
-                str(self.data),
-                *options,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "ophsh",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--store",
+                    str(self.store),
+                    "--data-dir",
+                    str(self.data),
+                    *options,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                umask=umask,
+            )
         banner = self.process.stdout.readline()
-        assert banner.startswith("ophsh serve: https://127.0.0.1:"), self.process.stderr.read()
+        assert banner.startswith("ophsh serve: https://127.0.0.1:"), self.log.read_text()
+
+    def log_text(self) -> str:
+        return self.log.read_text()
 
     def client(self, user: str = "alice") -> oph_client.Client:
         return oph_client.Client(user, PASSWORDS[user], "127.0.0.1", str(self.port))

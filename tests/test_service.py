@@ -108,3 +108,9 @@ def test_the_workflow_header_is_the_context_of_a_command_without_its_own(service
     assert cube in listed.document.grid("list").column("DATACUBE PID")
     size = service.execute("alice", one_task("oph_cubeelements", [], cube=cube, sessionid="null"))
     assert size.ok and size.document.grid("cubeelements").rows == (("6",),)
+
+
+def test_the_cube_clients_add_to_every_command_is_dropped_where_it_means_nothing(service):
+    pid = "http://localhost/ophidia/1/1"
+    reply = service.execute("alice", one_task("oph_folder", ["command=cd", f"cube={pid}"]))
+    assert reply.ok and not list(reply.document.texts("warning"))

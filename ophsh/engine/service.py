@@ -38,6 +38,7 @@ from ophsh.request import (
     TaskResult,
     from_task,
     read_workflow,
+    takes_cube,
     to_workflow,
 )
 from ophsh.spec import Specs, load_specs
@@ -98,7 +99,7 @@ class Service:
         self.store = store
         self.settings = settings or Settings()
         self.sessions = Sessions(store)
-        self.paths = DataPaths(base_path)
+        self.paths = DataPaths(base_path, forbidden=(store.root,))  # no path operation reaches it
         self.specs = specs or load_specs()
         self.workflows = workflows
         self.runner = JobRunner(workers=workers, sync_limit=sync_limit)
@@ -186,6 +187,8 @@ class Service:
         spec = self.specs.operators.get(raw.operator)
         if spec is None:
             raise RequestError(WRONG_PARAMETER, f"unknown operator '{raw.operator}'")
+        if not takes_cube(spec):
+            raw = raw.without("cube")  # clients add the current cube to every command
         return Context.of_workflow(workflow).apply(raw, spec, passed=bool(task.get("dependencies")))
 
     def session_for(self, user: str, sessionid: Any) -> Session:
@@ -276,10 +279,12 @@ class Service:
         except OphshError as err:
             _finish(doc, warnings, str(err))
             return TaskResult(doc)
-        except Exception as err:  # a bug: the log keeps the traceback, the user gets its id
+        except Exception:  # a bug: the log keeps the traceback, the user gets its id
             ident = uuid.uuid4().hex[:8]
             log.exception("internal error %s in %s", ident, spec.name)
-            _finish(doc, warnings, f"internal error {ident} in {spec.name} ({type(err).__name__})")
+            _finish(
+                doc, warnings, f"internal error {ident} in {spec.name}; the log has the details"
+            )
             return TaskResult(doc)
         title, message = doc.status
         _finish(doc, warnings, message if title == ERROR else None)

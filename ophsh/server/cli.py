@@ -44,7 +44,21 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cert", type=Path, help="TLS certificate (PEM)")
     parser.add_argument("--key", type=Path, help="TLS private key (PEM)")
     parser.add_argument("--max-body-mb", type=float, default=16, help="largest request")
-    parser.add_argument("--read-timeout", type=float, default=30, help="seconds to read one")
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=30,
+        help="seconds a request may take to arrive whole (TLS handshake, headers and body)",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=128, help="connections served at once"
+    )
+    parser.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=32,
+        help="connections served at once for one client address",
+    )
     parser.add_argument(
         "--max-request-seconds",
         type=float,
@@ -73,6 +87,14 @@ def _user_parser() -> argparse.ArgumentParser:
     rm = sub.add_parser("del", help="remove a user")
     rm.add_argument("name")
     rm.add_argument("--store", type=Path, default=argparse.SUPPRESS)
+    token = sub.add_parser(
+        "token",
+        help="issue a token for a user (shown once; the client sends it as the password of "
+        "user __token__)",
+    )
+    token.add_argument("name")
+    token.add_argument("--revoke", action="store_true", help="remove the user's tokens instead")
+    token.add_argument("--store", type=Path, default=argparse.SUPPRESS)
     ls = sub.add_parser("list", help="list the users")
     ls.add_argument("--store", type=Path, default=argparse.SUPPRESS)
     return parser
@@ -101,12 +123,34 @@ def user(argv: list[str]) -> int:
         elif options.action == "del":
             users.delete(options.name)
             print(f"user {options.name} removed")
+        elif options.action == "token" and options.revoke:
+            print(f"{users.revoke_tokens(options.name)} token(s) of {options.name} revoked")
+        elif options.action == "token":
+            print(users.issue_token(options.name))
         else:
             for name in users.names():
                 print(name)
     finally:
         store.close()
     return ExitCode.OK
+
+
+def _keep_apart(store: Path, data: Path, key: Path | None) -> None:
+    """Refuse a store (or TLS key) that clients could reach through the data directory: they
+    could list the catalog and the key, and move array files or the whole store away."""
+
+    def inside(path: Path, directory: Path) -> bool:
+        return path == directory or directory in path.parents
+
+    if inside(store, data):
+        raise OphshError(
+            f"the store {store} lies inside the data directory {data}, where every client "
+            "could reach its files; give --store elsewhere (or OPHSH_STORE) or another --data-dir"
+        )
+    if inside(data, store):
+        raise OphshError(f"the data directory {data} lies inside the store {store}; choose another")
+    if key is not None and inside(key.expanduser().resolve(), data):
+        raise OphshError(f"the TLS key {key} lies inside the data directory {data}; move it")
 
 
 def serve(argv: list[str]) -> int:
@@ -119,6 +163,7 @@ def serve(argv: list[str]) -> int:
     data_dir = options.data_dir.expanduser().resolve()
     if not data_dir.is_dir():
         raise OphshError(f"--data-dir {data_dir} is not a directory")
+    _keep_apart(store_dir.resolve(), data_dir, options.key)
     settings = Settings.from_environment()
     store = Store.open(store_dir, fsync=settings.fsync, web_server=settings.web_server)
     users = Users(store)
@@ -156,6 +201,8 @@ def serve(argv: list[str]) -> int:
             context,
             max_body=int(options.max_body_mb * (1 << 20)),
             read_timeout=options.read_timeout,
+            max_connections=options.max_connections,
+            max_per_address=options.max_connections_per_address,
         )
     except OSError as err:
         raise OphshError(

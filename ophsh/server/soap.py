@@ -7,11 +7,16 @@ inside ``{urn:oph}ophExecuteMain``; the answer is ``{urn:oph}ophResponse`` with 
 
 from __future__ import annotations
 
+import itertools
+import re
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
-__all__ = ["SoapError", "fault", "parse_request", "response"]
+__all__ = ["MAX_JSON_DEPTH", "SoapError", "fault", "json_depth", "parse_request", "response"]
 
+MAX_JSON_DEPTH = 32  # a workflow needs 4 levels; far deeper JSON only costs the parser
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_OPENERS = str.maketrans({"[": "(", "{": "("})
 OPH = "urn:oph"
 ENVELOPE = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -35,6 +40,13 @@ def parse_request(body: bytes) -> str:
     if request is None or not (request.text or "").strip():
         raise SoapError("ophExecuteMain carries no ophExecuteMainRequest")
     return request.text
+
+
+def json_depth(text: str) -> int:
+    """How deeply the arrays and objects of a JSON text nest, counted without parsing it."""
+    brackets = re.sub(r"[^\[\]{}]", "", _JSON_STRING.sub("", text)).translate(_OPENERS)
+    steps = (1 if c == "(" else -1 for c in brackets)
+    return max(itertools.accumulate(steps, initial=0))
 
 
 def _envelope(body: str) -> bytes:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
+from collections.abc import Callable
+from pathlib import Path
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.massive import like
 from ophsh.engine.params import Params
+from ophsh.engine.paths import shown
 from ophsh.engine.vfs import Folder
 from ophsh.errors import OperatorError, ValidationError
 
@@ -111,43 +115,73 @@ def _pad(row: list[str], width: int) -> list[str]:
 
 
 def fs(ctx: OpContext, p: Params) -> None:
-    """ls and cd on the data directory on disk (mkdir, rm and mv too)."""
+    """ls and cd on the data directory on disk (mkdir, rm and mv too); mv never replaces."""
     command = p.str("command")
     paths = p.list("dpath") if p.opt("dpath") else []
-    if command == "cd":
-        target = paths[0] if paths else "/"
-        real = ctx.paths.real(ctx.cdd, target)
-        if not real.is_dir():
-            raise OperatorError(f"directory '{target}' does not exist")
-        virtual = ctx.paths.to_virtual(real)
-        ctx.doc.add_text("fs", "Current Data Directory", virtual)
-        ctx.outputs["cdd"] = virtual
-        return
-    if command == "ls":
-        _ls(ctx, p, paths[0] if paths else None)
+    if command in ("cd", "ls"):
+        target = paths[0] if paths else None
+        try:
+            if command == "cd":
+                _cd(ctx, target or "/")
+            else:
+                _ls(ctx, p, target)
+        except OSError as err:
+            where = shown(target or ctx.cdd)
+            raise OperatorError(f"{command} '{where}' failed: {err.strerror}") from None
         return
     if not paths:
         raise ValidationError(f"oph_fs command={command} needs dpath=", param="dpath")
+    if command == "mv" and len(paths) != 2:
+        raise ValidationError("oph_fs command=mv needs dpath=SOURCE|TARGET", param="dpath")
     real = [ctx.paths.real(ctx.cdd, path) for path in paths]
-    try:
+    if command == "mv":
+        _attempt(command, paths[0], lambda: _move(real[0], real[1], paths[1]))
+    for path, text in zip(real, paths, strict=True):
         if command == "mkdir":
-            for path in real:
-                path.mkdir(parents=False)
+            _attempt(command, text, lambda path=path: path.mkdir(parents=False))
         elif command == "rm":
-            for path in real:
-                path.rmdir()
-        elif command == "mv":
-            if len(real) != 2:
-                raise ValidationError("oph_fs command=mv needs dpath=SOURCE|TARGET")
-            real[0].rename(real[1])
+            _attempt(command, text, path.rmdir)
+
+
+def _attempt(command: str, path: str, action: Callable[[], None]) -> None:
+    """Run a file-system action; its failure names the user's path, not the real one."""
+    try:
+        action()
     except OSError as err:
-        raise OperatorError(f"{command} failed: {err.strerror}") from err
+        raise OperatorError(f"{command} '{shown(path)}' failed: {err.strerror}") from None
+
+
+def _cd(ctx: OpContext, target: str) -> None:
+    real = ctx.paths.real(ctx.cdd, target)
+    if not real.is_dir():
+        raise OperatorError(f"directory '{shown(target)}' does not exist")
+    virtual = ctx.paths.to_virtual(real)
+    ctx.doc.add_text("fs", "Current Data Directory", virtual)
+    ctx.outputs["cdd"] = virtual
+
+
+def _move(source: Path, target: Path, shown_target: str) -> None:
+    """Rename ``source``; an existing ``target`` is never replaced (a file is linked to its new
+    name first, which fails if the name is taken, then unlinked)."""
+    if target.exists() or target.is_symlink():
+        raise OperatorError(
+            f"'{shown(shown_target)}' already exists",
+            hint="remove it first, or give a new name (e.g. DIR/NAME to move into DIR)",
+        )
+    if source.is_file() and not source.is_symlink():
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise OperatorError(f"'{shown(shown_target)}' already exists") from None
+        source.unlink()
+    else:
+        source.rename(target)
 
 
 def _ls(ctx: OpContext, p: Params, target: str | None) -> None:
     real = ctx.paths.real(ctx.cdd, target)
     if not real.exists():
-        raise OperatorError(f"'{target or ctx.cdd}' does not exist on disk")
+        raise OperatorError(f"'{shown(target or ctx.cdd)}' does not exist on disk")
     pattern = p.opt("file")
     entries = sorted(real.iterdir()) if real.is_dir() else [real]
     rows = []
