@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             return ExitCode.USAGE
         return server_main(argv)
     options = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_file()
     printer = Printer(json_mode=options.json)
     store = (options.store or default_store()).expanduser()
     specs = load_specs()
@@ -160,19 +160,19 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
         )
     from ophsh.repl.app import run_repl
 
-    _log_to_file()
     return run_repl(shell, printer, history.path, __version__, progress=not options.quiet)
 
 
 def _log_to_file() -> None:
-    """At the prompt, log lines would land in the middle of what the user types: the log goes
-    to a file instead (see the README)."""
+    """The log (tracebacks of internal errors, what completion could not list) goes to a file:
+    the terminal shows one line per error, and nothing lands in what the user types."""
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
     path = log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path)
-    except OSError:
-        return  # no writable log directory: keep logging to standard error
+        handler: logging.Handler = logging.FileHandler(path)
+    except OSError:  # no writable log directory: standard error it is
+        handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
     root.handlers = [handler]

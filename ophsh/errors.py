@@ -27,6 +27,7 @@ __all__ = [
     "OphshError",
     "ParseError",
     "StoreError",
+    "StoreFull",
     "UnknownCommandError",
     "ValidationError",
 ]
@@ -109,4 +110,8 @@ class BackendError(OphshError):
 
 
 class StoreError(OphshError):
-    """The embedded store on disk cannot be opened or is not an ophsh store."""
+    """The embedded store on disk cannot be opened, is not an ophsh store, or is damaged."""
+
+
+class StoreFull(StoreError):
+    """The disk that holds the store has no room left (or a user's quota is reached)."""

@@ -80,7 +80,7 @@ def test_a_directory_that_is_not_a_store_is_refused(tmp_path):
         Store.open(tmp_path / "mine")
     (tmp_path / "garbage").mkdir()
     (tmp_path / "garbage" / "catalog.sqlite").write_text("not a database at all" * 100)
-    with pytest.raises(StoreError, match="cannot open the store"):
+    with pytest.raises(StoreError, match=r"catalog \(catalog.sqlite\) is damaged"):
         Store.open(tmp_path / "garbage")
 
 

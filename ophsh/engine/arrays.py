@@ -13,20 +13,24 @@ directly. Hard links keep a stack valid when the cubes it was made from are dele
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ophsh.engine.ast_lock import AST_LOCK
+from ophsh.errors import StoreError, StoreFull
 
 __all__ = ["ArrayFiles", "Staged", "load", "read_rows"]
 
 STACK = ".stack"
+FULL_BELOW = 1 << 20  # bytes free under which a failed write is taken for a full disk
 
 
 def _sync(fh, force: bool) -> None:
@@ -62,9 +66,25 @@ class Staged:
         # A plain buffered write: about twice as fast as filling a fresh memory map page by page.
         array = np.asarray(array)
         self.shape, self.dtype = tuple(array.shape), array.dtype
-        with open(self.tmp_path, "wb") as fh:
+        with self._room(), open(self.tmp_path, "wb") as fh:
             np.lib.format.write_array(fh, array, allow_pickle=False)
             _sync(fh, self._files.fsync)
+
+    @contextmanager
+    def _room(self) -> Iterator[None]:
+        """A full disk while writing: the staged file goes, and the user is told."""
+        try:
+            yield
+        except OSError as err:
+            # numpy reports a short write without an errno: a disk with no room left
+            nearly_full = shutil.disk_usage(self._files.tmp).free < FULL_BELOW
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT) and not nearly_full:
+                raise
+            self.discard()
+            raise StoreFull(
+                "the disk holding the store is full; nothing of this cube was kept",
+                hint="free space, e.g. delete cubes with oph_delete",
+            ) from err
 
     @classmethod
     def stream(cls, files: ArrayFiles, shape: tuple[int, ...], dtype: np.dtype) -> Staged:
@@ -82,7 +102,8 @@ class Staged:
         """Write the next rows (a block of ``shape[1:]`` arrays) of a streamed array."""
         if self._stream is None or tuple(block.shape[1:]) != self.shape[1:]:
             raise ValueError(f"block of shape {block.shape} does not fit an array {self.shape}")
-        self._stream.write(np.ascontiguousarray(block, dtype=self.dtype).data)
+        with self._room():
+            self._stream.write(np.ascontiguousarray(block, dtype=self.dtype).data)
         self._rows += block.shape[0]
 
     @classmethod
@@ -120,8 +141,9 @@ class Staged:
     def publish(self) -> None:
         """Move the file into ``data/``; call this inside the catalog write transaction."""
         if self._stream is not None:
+            with self._room():
+                _sync(self._stream, self._files.fsync)
             stream, self._stream = self._stream, None
-            _sync(stream, self._files.fsync)
             stream.close()
             if self._rows != self.shape[0]:
                 raise ValueError(f"{self._rows} of {self.shape[0]} rows were written")
@@ -222,17 +244,25 @@ class ArrayFiles:
 
 @lru_cache(maxsize=8192)
 def _layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
-    """Data offset, shape and dtype of a published ``.npy`` file (published files never change)."""
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        with AST_LOCK:
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        if fortran:
-            raise ValueError(f"{path.name} is in Fortran order")
-        return fh.tell(), tuple(shape), dtype
+    """Data offset, shape and dtype of a published ``.npy`` file (published files never change);
+    a file shorter than its header says, or with no readable header, is damaged."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            with AST_LOCK:
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset, size = fh.tell(), os.fstat(fh.fileno()).st_size
+    except FileNotFoundError:
+        raise StoreError(f"array file {path.name} is missing") from None
+    except (ValueError, EOFError, OSError) as err:
+        raise StoreError(f"array file {path.name} is damaged ({err})") from None
+    needed = offset + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if fortran or size < needed:
+        raise StoreError(f"array file {path.name} is damaged: {size} bytes of {needed}")
+    return offset, tuple(shape), dtype
 
 
 def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
@@ -264,6 +294,7 @@ def load(source, *, mmap: bool = False) -> np.ndarray:
 
 
 def _load(path: Path) -> np.ndarray:
+    _layout(path)  # a damaged file is refused before numpy maps it
     try:
         return load(path, mmap=True)
     except ValueError:  # zero-size arrays cannot be memory-mapped

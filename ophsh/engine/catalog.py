@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ophsh.errors import StoreError, StoreFull
+
 __all__ = ["SCHEMA_VERSION", "Catalog", "name_taken", "now"]
 
 SCHEMA_VERSION = "1"
@@ -80,6 +82,25 @@ def now() -> str:
     return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's complaints about the disk or the file, as errors a user can act on."""
+    try:
+        yield
+    except sqlite3.OperationalError as err:
+        if "full" in str(err):
+            raise StoreFull(
+                f"the disk holding the store is full ({err})",
+                hint="free space, e.g. delete cubes with oph_delete",
+            ) from err
+        raise
+    except sqlite3.DatabaseError as err:  # "file is not a database", "malformed"...
+        raise StoreError(
+            f"the store's catalog ({path.name}) is damaged: {err}",
+            hint="restore it from a backup, or start a new store with --store",
+        ) from err
+
+
 def name_taken(
     db: sqlite3.Connection, folder: int, name: str, *, container: int | None = None
 ) -> bool:
@@ -101,7 +122,8 @@ class Catalog:
         self._timeout = timeout
         self._local = threading.local()
         # executescript commits on its own, so the schema is created outside a transaction.
-        self._connection().executescript(_SCHEMA)
+        with _translated(path):
+            self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -118,19 +140,24 @@ class Catalog:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
+        """A write transaction: committed on success, rolled back on any exception.
+
+        A full disk raises :class:`StoreFull`, a damaged database :class:`StoreError`; both
+        leave the catalog as it was.
+        """
         conn = self._connection()
         if conn.in_transaction:  # nested use joins the outer transaction
             yield conn
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with _translated(self.path):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -146,10 +173,12 @@ class Catalog:
             conn.execute("COMMIT")
 
     def query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        return self._connection().execute(sql, args).fetchall()
+        with _translated(self.path):
+            return self._connection().execute(sql, args).fetchall()
 
     def one(self, sql: str, args: tuple = ()) -> sqlite3.Row | None:
-        return self._connection().execute(sql, args).fetchone()
+        with _translated(self.path):
+            return self._connection().execute(sql, args).fetchone()
 
     def get_meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -31,7 +31,7 @@ from ophsh.engine.server_operators import SERVER_OPERATORS, ServerOperators
 from ophsh.engine.sessions import Job, Session, Sessions
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import Store
-from ophsh.errors import OphshError
+from ophsh.errors import OphshError, StoreFull
 from ophsh.request import (
     Context,
     TaskRequest,
@@ -48,8 +48,11 @@ __all__ = ["AUTH_ERROR", "WRONG_PARAMETER", "RequestError", "Service", "Workflow
 
 log = logging.getLogger(__name__)
 
+IO_ERROR = 4
 AUTH_ERROR = 5
 WRONG_PARAMETER = 7
+# Operators that free room in the store: on a full disk they may use its reserve.
+FREEING = frozenset({"oph_delete", "oph_deletecontainer"})
 
 
 class RequestError(Exception):
@@ -160,20 +163,43 @@ class Service:
                     request, _ = check(request)
                 return self.server_operators.answer(user, request)
             session = self.session_for(user, request.get("sessionid"))
+            job = self._new_job(session, request, stored)
         except RequestError as err:
             return Reply(error=err.code, message=err.message)
+        except StoreFull as err:
+            return Reply(error=IO_ERROR, message=str(err))
         except OphshError as err:
             return Reply(error=WRONG_PARAMETER, message=str(err))
         mode = (request.get("exec_mode") or "async").lower()
-        job = self.sessions.new_job(session, request.text, json.dumps(stored))
-        self.sessions.save_state(
-            user, session=session.url, exec_mode=mode, ncores=request.get("ncores") or "1"
+        self._record(
+            self.sessions.save_state,
+            user,
+            session=session.url,
+            exec_mode=mode,
+            ncores=request.get("ncores") or "1",
         )
 
         def body(flag: CancelFlag) -> Document:
             return self._run_job(user, session, job, request, check, progress, flag)
 
         return self.runner.launch(mode, session, job, body, cancel)
+
+    def _new_job(self, session: Session, request: TaskRequest, stored: dict[str, Any]) -> Job:
+        """Record the job; on a full disk a request that frees room may use the reserve."""
+        try:
+            return self.sessions.new_job(session, request.text, json.dumps(stored))
+        except StoreFull:
+            if request.operator not in FREEING or not self.store.make_room():
+                raise
+        return self.sessions.new_job(session, request.text, json.dumps(stored))
+
+    @staticmethod
+    def _record(write: Callable[..., None], *args: Any, **changes: Any) -> None:
+        """Keep a job's or a user's record; a full disk loses the record, never the answer."""
+        try:
+            write(*args, **changes)
+        except StoreFull:
+            log.warning("the store's disk is full: %s was not recorded", write.__name__)
 
     def _from_wire(self, workflow: dict[str, Any], task: dict[str, Any]) -> TaskRequest:
         """The request of a one-task workflow, with what its header gives every task."""
@@ -219,7 +245,7 @@ class Service:
         cancel: CancelFlag,
     ) -> Document:
         started = time.monotonic()
-        self.sessions.set_job_status(job, "OPH_STATUS_RUNNING")
+        self._record(self.sessions.set_job_status, job, "OPH_STATUS_RUNNING")
         try:
             checked, warnings = check(request) if check else (request, [])
         except OphshError as err:
@@ -237,7 +263,9 @@ class Service:
                 doc.set_extra(key, value)
         if doc.ok:
             self._remember(user, session, result, carried)
-        self.sessions.finish_job(job, _final_status(doc, cancel), doc.to_json())
+            if request.operator in FREEING:
+                self.store.keep_reserve()
+        self._record(self.sessions.finish_job, job, _final_status(doc, cancel), doc.to_json())
         return doc
 
     def _remember(self, user: str, session: Session, result: TaskResult, cube: bool) -> None:
@@ -247,9 +275,9 @@ class Service:
             changes["cwd"] = result.last("cwd")
         if cube and "cube" in result.outputs:
             changes["datacube"] = result.last("cube")
-        self.sessions.touch(session, **changes)
+        self._record(self.sessions.touch, session, **changes)
         if result.last("cdd"):
-            self.sessions.save_state(user, cdd=result.last("cdd"))
+            self._record(self.sessions.save_state, user, cdd=result.last("cdd"))
 
     def run_task(
         self,

@@ -5,12 +5,16 @@ Layout of a store directory::
     catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
     data/<uuid>.npy  one array per cube, in the cube's dimension order
     tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
+    reserve          a few MiB set aside, so that deletions can be recorded on a full disk
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,8 @@ __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
 
 DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
+RESERVE = "reserve"
+RESERVE_BYTES = 2 << 20
 
 
 @dataclass
@@ -74,8 +80,6 @@ class Store:
             catalog = Catalog(root / CATALOG)
         except OSError as err:
             raise StoreError(f"cannot open the store at {root}: {err.strerror or err}") from err
-        except Exception as err:  # sqlite3.DatabaseError: not a database
-            raise StoreError(f"cannot open the store at {root}: {err}") from err
         with catalog.write() as db:
             version = catalog.get_meta("schema")
             if version is None:
@@ -89,7 +93,29 @@ class Store:
             root, catalog, ArrayFiles(root, fsync=fsync), catalog.get_meta("web_server") or ""
         )
         store.sweep()
+        store.keep_reserve()
         return store
+
+    # -- room on the disk -------------------------------------------------------------------
+    def keep_reserve(self) -> None:
+        """Set aside a little disk space (the file ``reserve``), when there is room for it, so
+        that a full disk can still record the deletions that free it (see :meth:`make_room`)."""
+        path = self.root / RESERVE
+        if path.exists() or shutil.disk_usage(self.root).free < 4 * RESERVE_BYTES:
+            return
+        try:
+            with open(path, "wb") as fh:
+                os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)  # blocks, not written zeros
+        except OSError:  # no room after all, or a file system that cannot allocate ahead
+            path.unlink(missing_ok=True)
+
+    def make_room(self) -> bool:
+        """Give the reserved space back to the disk; True when there was some."""
+        path = self.root / RESERVE
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
 
     def sweep(self) -> int:
         """Remove array files left by interrupted writes (holds the write lock meanwhile)."""
@@ -336,14 +362,16 @@ class Store:
 
     def data(self, cube: Cube) -> np.ndarray:
         """The cube's array as stored (memory-mapped; dtype may be narrower than the measure)."""
-        array = self.arrays.open(cube.data_file)
+        with _damage_of(cube):
+            array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
             raise StoreError(f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}")
         return array
 
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
-        return self.arrays.rows(cube.data_file, start, stop)
+        with _damage_of(cube):
+            return self.arrays.rows(cube.data_file, start, stop)
 
     def parents(self, cube: Cube) -> list[int]:
         return [
@@ -352,6 +380,18 @@ class Store:
                 "SELECT parent FROM cube_parents WHERE cube = ?", (cube.id,)
             )
         ]
+
+
+@contextmanager
+def _damage_of(cube: Cube) -> Iterator[None]:
+    """A damaged or missing array file, reported as the cube's."""
+    try:
+        yield
+    except StoreError as err:
+        raise StoreError(
+            f"cube {cube.pid} cannot be read: {err.message}",
+            hint="delete it (oph_delete) and make it again",
+        ) from err
 
 
 def _pack(values: np.ndarray | None) -> bytes | None:
