@@ -26,6 +26,7 @@ __all__ = [
     "OperatorError",
     "OphshError",
     "ParseError",
+    "QuotaError",
     "StoreError",
     "StoreFull",
     "UnknownCommandError",
@@ -114,4 +115,8 @@ class StoreError(OphshError):
 
 
 class StoreFull(StoreError):
-    """The disk that holds the store has no room left (or a user's quota is reached)."""
+    """The disk that holds the store has no room left."""
+
+
+class QuotaError(OphshError):
+    """A new cube above what this store allows: its largest new cube, or the user's quota."""

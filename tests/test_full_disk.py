@@ -4,6 +4,7 @@ The disk is real: a small tmpfs is mounted for the store (that needs root, as CI
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -14,7 +15,12 @@ from conftest import ophsh
 from factories import write_fits
 from test_server import Served
 
+from ophsh.engine.arrays import ArrayFiles
+from ophsh.errors import StoreFull
+
 FRAMES = 10  # 2 MiB each: more than the small disk holds
+# A cube refused before it is written, or a write that found no room.
+NO_ROOM = re.compile(r"the store's disk has [\d.]+ \w+ free|the disk holding the store is full")
 
 
 @pytest.fixture
@@ -57,7 +63,7 @@ def test_the_shell_on_a_full_disk_says_so_and_can_make_room(small_disk, tmp_path
     assert run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int").returncode == 0
     full = run("oph_importfits src_path=[path=raw;file=*.fits];container=c")
     assert full.returncode != 0
-    assert "disk holding the store is full" in full.stderr and "Traceback" not in full.stderr
+    assert NO_ROOM.search(full.stderr) and "Traceback" not in full.stderr
     consistent(store)
     assert run("oph_list level=2").returncode == 0
     freed = run("oph_delete cube=[*]")
@@ -83,7 +89,7 @@ def test_the_server_on_a_full_disk_answers_and_can_make_room(tmp_path):
         client = server.client()
         client.submit("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int;")
         assert client.submit("oph_importfits src_path=[path=raw;file=*.fits];container=c;") is None
-        assert "disk holding the store is full" in client.last_response
+        assert NO_ROOM.search(client.last_response)
         consistent(root / "store")
         client.submit("oph_delete cube=[*];")
         assert client.last_return_value == 0 and '"ERROR"' not in client.last_response
@@ -93,3 +99,15 @@ def test_the_server_on_a_full_disk_answers_and_can_make_room(tmp_path):
     finally:
         server.stop()
         subprocess.run(["umount", "-l", str(root / "store")], check=False)
+
+
+def test_a_write_that_finds_no_room_leaves_nothing_behind(small_disk):
+    files = ArrayFiles(small_disk)
+    with pytest.raises(StoreFull, match="the disk holding the store is full"):
+        files.stage(np.zeros((3000, 1000)))  # 24 MB on a 16 MiB disk
+    assert not list(files.tmp.iterdir())
+    staged = files.stream((3000, 1000), np.dtype(np.float64))
+    with pytest.raises(StoreFull):
+        for _ in range(30):
+            staged.append(np.ones((100, 1000)))
+    assert not list(files.tmp.iterdir())

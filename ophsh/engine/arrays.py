@@ -76,9 +76,11 @@ class Staged:
         try:
             yield
         except OSError as err:
-            # numpy reports a short write without an errno: a disk with no room left
-            nearly_full = shutil.disk_usage(self._files.tmp).free < FULL_BELOW
-            if err.errno not in (errno.ENOSPC, errno.EDQUOT) and not nearly_full:
+            # numpy checks the room first, or reports a short write, without an errno
+            no_room = "free space" in str(err) or (
+                shutil.disk_usage(self._files.tmp).free < FULL_BELOW
+            )
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT) and not no_room:
                 raise
             self.discard()
             raise StoreFull(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ophsh.engine.sessions import Session, Sessions
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import NewCube, Store
 from ophsh.engine.vfs import Tree
-from ophsh.errors import NotFoundError, OphshError
+from ophsh.errors import NotFoundError, OphshError, QuotaError
 from ophsh.spec import Specs
 
 __all__ = ["CancelFlag", "Cancelled", "Handler", "OpContext", "Progress"]
@@ -115,6 +116,31 @@ class OpContext:
             self._owned_folders[folder_id] = self.sessions.owner_of_folder(folder_id) == self.user
         return self._owned_folders[folder_id]
 
+    def expect(self, shape: Sequence[int], dtype: np.dtype) -> None:
+        """Refuse a new cube of ``shape`` and ``dtype`` that the limits of this store do not
+        allow (the largest new cube, the user's quota); call it before allocating anything."""
+        size = math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+        largest, quota = self.settings.max_cube_bytes, self.settings.quota_bytes
+        if largest is not None and size > largest:
+            raise QuotaError(
+                f"this cube would take {_bytes(size)}; a new cube may take at most "
+                f"{_bytes(largest)} here",
+                hint="take a subset, or reduce first",
+            )
+        free = self.store.free_bytes()
+        if size > free:
+            raise QuotaError(
+                f"this cube would take {_bytes(size)}; the store's disk has {_bytes(free)} free"
+            )
+        if quota is not None:
+            used = self.store.bytes_of(self.user)
+            if used + size > quota:
+                raise QuotaError(
+                    f"this cube would take {_bytes(size)}, and your cubes already take "
+                    f"{_bytes(used)} of your {_bytes(quota)}",
+                    hint="delete cubes you no longer need (oph_delete)",
+                )
+
     # -- computing --------------------------------------------------------------------------
     def stream(
         self,
@@ -179,12 +205,17 @@ class OpContext:
     ) -> Cube:
         """Store a new cube, announce it in the reply and make it the current cube."""
         try:
-            self.check_cancel()
-        except Cancelled:
+            self.check_cancel()  # made, but the user asked to stop: nothing is kept
             if staged is not None:
-                staged.discard()  # made, but the user asked to stop: nothing is kept
+                self.expect(staged.shape, staged.dtype)
+            else:
+                data = np.asarray(data)
+                self.expect(data.shape, data.dtype)
+        except OphshError:
+            if staged is not None:
+                staged.discard()
             raise
-        staged = staged if staged is not None else self.store.arrays.stage(np.asarray(data))
+        staged = staged if staged is not None else self.store.arrays.stage(data)
         cube = self.store.add_cube(
             NewCube(
                 container=container,
@@ -239,6 +270,14 @@ class OpContext:
 
 
 Handler = Callable[[OpContext, Params], None]
+
+
+def _bytes(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
 
 
 def _provenance(parents: Sequence[Cube], command: str) -> str:

@@ -53,17 +53,19 @@ def run_massive(
     targets = _targets(ctx, param, request.get(param) or "")
     finished = 0
     lock = threading.Lock()
+    stopped: list[str] = []  # targets an interruption kept from running to the end
 
     def one(target: str) -> tuple[str, str]:
         """Run the operator on one target: (output cube, error or '')."""
         nonlocal finished
-        ctx.check_cancel()
         sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
         try:
+            sub.check_cancel()
             handler(sub, Params(spec, request.with_arg(param, target)))
             result = sub.outputs.get("cube", ""), ""
         except Cancelled:
-            raise
+            stopped.append(target)
+            result = "", f"{target}: not run ({ctx.cancel.reason})"
         except OphshError as err:
             result = "", f"{target}: {err}"
         with lock:
@@ -80,6 +82,13 @@ def run_massive(
             results = list(pool.map(one, targets))
     _report(ctx.doc, spec, targets, results)
     made = tuple(output for output, _ in results if output)
+    if stopped:  # say what is kept, so that a second run does not add it again
+        ctx.doc.set_status(
+            False,
+            f"{ctx.cancel.reason} after {len(made)} of {len(targets)} task(s): "
+            f"the {len(made)} cube(s) made are kept (see OUTPUT above); "
+            f"{len(stopped)} did not run",
+        )
     outputs = {
         "cube": made,
         "cwd": (request.get("cwd") or "",),

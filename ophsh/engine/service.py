@@ -307,6 +307,9 @@ class Service:
         except OphshError as err:
             _finish(doc, warnings, str(err))
             return TaskResult(doc)
+        except MemoryError:
+            _finish(doc, warnings, f"{spec.name} needs more memory than this machine has free")
+            return TaskResult(doc)
         except Exception:  # a bug: the log keeps the traceback, the user gets its id
             ident = uuid.uuid4().hex[:8]
             log.exception("internal error %s in %s", ident, spec.name)

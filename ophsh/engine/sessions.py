@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from ophsh.document import Document
 from ophsh.engine.catalog import now
 from ophsh.engine.store import Store
 from ophsh.errors import NotFoundError
@@ -192,6 +193,19 @@ class Sessions:
                 "WHERE session = ? AND workflow = ?",
                 (status, response, now(), job.session, job.workflow),
             )
+
+    def abort_unfinished(self, reason: str) -> int:
+        """Mark every job still pending or running as aborted, with ``reason`` as its response
+        (for a server starting after one that died): clients polling them see them end."""
+        doc = Document()
+        doc.add_text("workflow_status", "Workflow Status", "OPH_STATUS_ABORTED")
+        doc.fail(reason)
+        with self.catalog.write() as db:
+            return db.execute(
+                "UPDATE jobs SET status = 'OPH_STATUS_ABORTED', response = ?, finished = ? "
+                "WHERE status IN ('OPH_STATUS_PENDING', 'OPH_STATUS_RUNNING')",
+                (doc.to_json(), now()),
+            ).rowcount
 
     def set_job_status(self, job: Job, status: str) -> None:
         with self.catalog.write() as db:

@@ -27,11 +27,14 @@ class Settings:
     threads: int = _default_threads()
     fsync: bool = False
     web_server: str | None = None
+    max_cube_bytes: int | None = None  # the largest new cube (None: no limit)
+    quota_bytes: int | None = None  # what one user's cubes may take together (None: no limit)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """OPHSH_MEMORY_MB (default 256), OPHSH_THREADS (cores, at most 8), OPHSH_SYNC (no),
-        OPHSH_WEB_SERVER (default http://localhost/ophidia)."""
+        OPHSH_WEB_SERVER (default http://localhost/ophidia), OPHSH_MAX_CUBE_MB and
+        OPHSH_QUOTA_MB (default: no limit)."""
         env = os.environ if environ is None else environ
         memory = float(env.get("OPHSH_MEMORY_MB") or 256)
         threads = env.get("OPHSH_THREADS")
@@ -40,4 +43,10 @@ class Settings:
             threads=max(1, int(threads)) if threads else _default_threads(),
             fsync=env.get("OPHSH_SYNC", "no").lower() in ("yes", "1", "true"),
             web_server=env.get("OPHSH_WEB_SERVER") or None,
+            max_cube_bytes=_megabytes(env.get("OPHSH_MAX_CUBE_MB")),
+            quota_bytes=_megabytes(env.get("OPHSH_QUOTA_MB")),
         )
+
+
+def _megabytes(text: str | None) -> int | None:
+    return int(float(text) * (1 << 20)) if text else None

@@ -109,6 +109,10 @@ class Store:
         except OSError:  # no room after all, or a file system that cannot allocate ahead
             path.unlink(missing_ok=True)
 
+    def free_bytes(self) -> int:
+        """Room left on the store's disk."""
+        return shutil.disk_usage(self.root).free
+
     def make_room(self) -> bool:
         """Give the reserved space back to the disk; True when there was some."""
         path = self.root / RESERVE
@@ -258,6 +262,11 @@ class Store:
         """The cubes of the containers in ``folders``, in id order."""
         marks = ",".join("?" * len(folders))
         return self._cubes(f"containers.folder IN ({marks})", tuple(folders))
+
+    def bytes_of(self, owner: str) -> int:
+        """What the cubes of ``owner`` take, as stored (a stack counts its frames' values)."""
+        cubes = self._cubes("cubes.owner = ?", (owner,))
+        return sum(c.elements * np.dtype(c.storage).itemsize for c in cubes)
 
     def cubes_of(self, container: Container) -> list[Cube]:
         return self._cubes("cubes.container = ?", (container.id,))

@@ -8,9 +8,11 @@ import signal
 import ssl
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from ophsh.engine.service import Service
+from ophsh.engine.sessions import Sessions
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import Store
 from ophsh.errors import ExitCode, OphshError
@@ -23,7 +25,13 @@ from ophsh.workflow.run import WorkflowEngine
 
 __all__ = ["main"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PORT = 11732
+
+
+def _gigabytes(value: float) -> int | None:
+    return int(value * (1 << 30)) if value > 0 else None
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -67,6 +75,15 @@ def _serve_parser() -> argparse.ArgumentParser:
         "asynchronous jobs are not limited",
     )
     parser.add_argument("--workers", type=int, default=4, help="asynchronous jobs at once")
+    parser.add_argument(
+        "--quota-gb",
+        type=float,
+        default=20,
+        help="what one user's cubes may take together (0: no limit)",
+    )
+    parser.add_argument(
+        "--max-cube-gb", type=float, default=4, help="the largest new cube (0: no limit)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -164,8 +181,17 @@ def serve(argv: list[str]) -> int:
     if not data_dir.is_dir():
         raise OphshError(f"--data-dir {data_dir} is not a directory")
     _keep_apart(store_dir.resolve(), data_dir, options.key)
-    settings = Settings.from_environment()
+    settings = replace(
+        Settings.from_environment(),
+        quota_bytes=_gigabytes(options.quota_gb),
+        max_cube_bytes=_gigabytes(options.max_cube_gb),
+    )
     store = Store.open(store_dir, fsync=settings.fsync, web_server=settings.web_server)
+    stopped = Sessions(store).abort_unfinished(
+        "the server stopped before this job finished; nothing half-made was kept"
+    )
+    if stopped:
+        log.warning("%d job(s) left unfinished by a stopped server are marked aborted", stopped)
     users = Users(store)
     if not users.names():
         print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ophsh.engine.context import OpContext
@@ -13,7 +15,8 @@ __all__ = ["randcube"]
 
 
 def randcube(ctx: OpContext, p: Params) -> None:
-    """Uniform values in [0, 1000] (algorithm=default) or smooth series around 15 (temperatures).
+    """Uniform values in [0, 1000] (algorithm=default) or smooth series around 15 (temperatures),
+    drawn block by block within the memory budget.
 
     The first exp_ndim dimensions are explicit, the others implicit; the container must exist
     and declare every dimension; the explicit sizes multiply to nhost x nfrag x ntuple.
@@ -38,6 +41,8 @@ def randcube(ctx: OpContext, p: Params) -> None:
             f"{hosts * p.int('nfrag') * p.int('ntuple')}",
             hint="choose nfrag and ntuple whose product is the number of rows",
         )
+    dtype = dtype_of(p.str("measure_type"))
+    ctx.expect(sizes, dtype)  # before anything of that size is allocated
     container = ctx.container(p.str("container"))
     missing = [n for n in names if container.dim_type(n) is None]
     if missing:
@@ -61,18 +66,31 @@ def randcube(ctx: OpContext, p: Params) -> None:
                 concept_level=levels[i] if i < len(levels) else levels[-1],
             )
         )
-    rng = np.random.default_rng()
-    if p.str("algorithm") == "temperatures":
-        steps = rng.normal(0, 1, size=sizes)
-        data = 15 + np.cumsum(steps * 0.5, axis=-1)
-    else:
-        data = rng.uniform(0, 1000, size=sizes)
+    seed = np.random.SeedSequence().entropy
+    temperatures = p.str("algorithm") == "temperatures"
+
+    def values(rows: tuple[int, int]) -> np.ndarray:
+        """Rows start:stop, from a generator of their own (blocks run on several threads)."""
+        rng = np.random.default_rng([seed, rows[0]])
+        shape = (rows[1] - rows[0], *sizes[1:])
+        if temperatures:
+            return (15 + np.cumsum(rng.normal(0, 0.5, size=shape), axis=-1)).astype(dtype)
+        return rng.uniform(0, 1000, size=shape).astype(dtype)
+
+    staged = ctx.stream(
+        tuple(sizes),
+        dtype,
+        lambda start, stop: (start, stop),
+        values,
+        label="randcube",
+        row_bytes=math.prod(sizes[1:]) * 16,
+    )
     ctx.make_cube(
         container=container,
         measure=p.str("measure"),
         measure_type=p.str("measure_type"),
         dims=dims,
-        data=data.astype(dtype_of(p.str("measure_type"))),
+        staged=staged,
         description=p.str("description"),
         objkey="randcube",
     )
