@@ -45,18 +45,24 @@ class EmbeddedBackend:
         *,
         user: str | None = None,
         workflows: WorkflowRunner | None = None,
+        base_path: Path | str = "/",
     ) -> None:
         self.store = Store.open(store_dir)
         self.user = user or _local_user()
-        self.service = Service(self.store, base_path="/", workflows=workflows)
+        self.service = Service(self.store, base_path=base_path, workflows=workflows)
         self.label = "embedded"
         self._cancel = CancelFlag()
 
     def start(self) -> StartState:
-        """Resume the user's last session (a new one the first time); cdd is the launch dir."""
+        """Resume the user's last session (a new one the first time); cdd is the launch dir.
+
+        When the launch dir is outside the base path, cdd is the base (``/``).
+        """
         sessions = self.service.sessions
         session = sessions.last(self.user) or sessions.create(self.user)
-        cdd = self.service.paths.to_virtual(Path(os.getcwd()))
+        paths = self.service.paths
+        here = Path(os.getcwd()).resolve()
+        cdd = paths.to_virtual(here) if here == paths.base or paths.base in here.parents else "/"
         return StartState(session=session.url, cwd=session.cwd, cdd=cdd, datacube=session.datacube)
 
     def submit(self, call: OperatorCall, *, progress: ProgressCallback | None = None) -> Reply:
