@@ -1,0 +1,135 @@
+"""``ophsh tutorial``: the guided course at the normal prompt (completion, history, help).
+
+ophsh tutorial              start, or resume where you stopped
+ophsh tutorial --list       the lessons
+ophsh tutorial --lesson N   start lesson N
+ophsh tutorial --reset      a fresh practice store and night (progress forgotten)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import PygmentsLexer
+from prompt_toolkit.shortcuts import CompleteStyle
+from rich.console import Console
+from rich.text import Text
+
+from ophsh import __version__
+from ophsh.repl.app import needs_more
+from ophsh.repl.completer import ShellCompleter
+from ophsh.repl.prompt import prompt_text
+from ophsh.shell.printer import Printer
+from ophsh.syntax.lexer import CommandLexer
+from ophsh.tutorial.checks import CHECKS
+from ophsh.tutorial.course import COMMANDS, Course, Message
+from ophsh.tutorial.lessons import load_lessons
+from ophsh.tutorial.practice import Practice
+
+__all__ = ["main"]
+
+STYLES = {
+    "title": "bold magenta",
+    "step": "cyan",
+    "ok": "bold green",
+    "wrong": "bold yellow",
+    "hint": "blue",
+    "solution": "blue",
+    "info": "dim",
+}
+MARKS = {"ok": "✓ ", "wrong": "✗ "}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ophsh tutorial",
+        description="A guided course through the INDIGO tutorial on a practice store.",
+    )
+    parser.add_argument("--list", action="store_true", help="list the lessons and exit")
+    parser.add_argument("--lesson", type=int, metavar="N", help="start lesson N")
+    parser.add_argument("--reset", action="store_true", help="start afresh (progress forgotten)")
+    parser.add_argument("--dir", type=Path, help="the practice directory")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = _parser().parse_args(argv)
+    practice = Practice((options.dir or Practice.default_root()).expanduser().resolve())
+    lessons = load_lessons(CHECKS)
+    console = Console(highlight=False)
+    if options.reset:
+        practice.reset()
+        console.print(f"The practice area {practice.root} is fresh again.")
+        if options.lesson is None:
+            options.lesson = lessons[0].number
+    practice.prepare()
+    os.chdir(practice.home)  # /data on the practice disk: relative paths land there
+    shell = practice.open_shell()
+    try:
+        course = Course(lessons, practice, shell)
+        if options.list:
+            console.print(course.listing())
+            return 0
+        return _loop(course, console, options.lesson)
+    finally:
+        shell.backend.close()
+
+
+def say(console: Console, messages: list[Message]) -> None:
+    for kind, text in messages:
+        console.print(Text(MARKS.get(kind, "") + text, style=STYLES.get(kind, "")))
+
+
+def _loop(course: Course, console: Console, lesson: int | None) -> int:
+    shell = course.shell
+    printer = Printer()
+    printer.paged = True
+    keys = KeyBindings()
+    session: PromptSession = PromptSession(
+        history=FileHistory(str(course.practice.history)),
+        key_bindings=keys,
+        lexer=PygmentsLexer(CommandLexer),
+        completer=ShellCompleter(shell),
+        complete_while_typing=False,
+        complete_style=CompleteStyle.MULTI_COLUMN,
+    )
+
+    @keys.add("enter", filter=Condition(lambda: needs_more(session.default_buffer.text)))
+    def _newline(event) -> None:  # an open '[' or a trailing '\\' continues the command
+        event.current_buffer.insert_text("\n")
+
+    console.print(
+        Text(
+            f"ophsh {__version__} tutorial - practice area {course.practice.root}\n"
+            "Course commands: " + ", ".join(COMMANDS) + ". Everything else goes to the shell.",
+            style="dim",
+        )
+    )
+    say(console, course.start_lesson(lesson) if lesson is not None else course.show(intro=True))
+    while True:
+        try:
+            text = session.prompt(lambda: prompt_text(shell))
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        line = "".join(part.strip().removesuffix("\\") for part in text.split("\n"))
+        if not line.strip():
+            continue
+        if line.strip() in ("quit", "exit"):
+            break
+        answer = course.command(line)
+        if answer is not None:
+            say(console, answer)
+            continue
+        outcome = shell.run_line(line)
+        printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
+        say(console, course.verdict(outcome))
+    console.print(Text("Your progress is kept: ophsh tutorial resumes here.", style="dim"))
+    return 0
