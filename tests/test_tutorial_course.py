@@ -241,6 +241,8 @@ def test_a_course_in_a_terminal_with_mistakes_hints_and_a_restart(tmp_path):
     child.expect_exact("Just type pdd")
     child.sendline("show solution")
     child.expect_exact("Type at the prompt:")
+    child.sendline("help pdd")  # the shell's help works as usual
+    child.expect_exact("OPH_CDD")
     child.sendline("pdd")
     child.expect_exact("/data")
     child.expect_exact("✓ That is /data on the practice disk")
@@ -266,6 +268,11 @@ def test_a_course_in_a_terminal_with_mistakes_hints_and_a_restart(tmp_path):
 
     child = spawn(tmp_path)  # a new session resumes at the same step
     child.expect_exact("Step 4/9: Import the first frame")
+    child.expect_exact(">>")
+    child.send("\x1b[A\x1b[A")  # Up, Up: past `quit`, the history of the last session
+    child.expect_exact("importfits")  # (coloured token by token)
+    child.send("\x03")  # Ctrl-C drops the line
+    child.expect_exact(">>")
     child.sendline("skip")
     child.expect_exact("Step 5/9")
     child.sendline("back")

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ophsh import __version__
+from ophsh.render.progress import TerminalProgress
 from ophsh.repl.app import needs_more
 from ophsh.repl.completer import ShellCompleter
 from ophsh.repl.prompt import prompt_text
@@ -90,6 +91,8 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
     shell = course.shell
     printer = Printer()
     printer.paged = True
+    bars = TerminalProgress(enabled=True)
+    shell.progress = bars
     keys = KeyBindings()
     session: PromptSession = PromptSession(
         history=FileHistory(str(course.practice.history)),
@@ -128,7 +131,14 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
         if answer is not None:
             say(console, answer)
             continue
-        outcome = shell.run_line(line)
+        try:
+            outcome = shell.run_line(line)
+        except KeyboardInterrupt:
+            shell.backend.interrupt()
+            bars.close()
+            console.print(Text("interrupted", style="bold red"))
+            continue
+        bars.close()
         printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
         say(console, course.verdict(outcome))
     console.print(Text("Your progress is kept: ophsh tutorial resumes here.", style="dim"))

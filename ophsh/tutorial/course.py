@@ -9,6 +9,7 @@ practice directory after every line, so a restart resumes where the user stopped
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import dataclass
 
 from ophsh.shell.outcome import Outcome
@@ -29,6 +30,7 @@ COMMANDS = {
     "next": "check now and go on (or go on after an explanation)",
     "step": "show this step again",
     "lessons": "the lessons and where you are",
+    "lesson N": "start lesson N",
     "quit": "leave (your progress is kept)",
 }
 
@@ -102,6 +104,7 @@ class Course:
             "raw": RAW,
             "practice": self.practice.root,
             "port": self.shell.state.get("OPH_SERVER_PORT") or DEFAULT_PORT,
+            "python": sys.executable,
         }
         for key, value in values.items():
             text = text.replace("{" + key + "}", str(value))

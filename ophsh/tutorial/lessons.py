@@ -7,8 +7,9 @@ copied to ``/data`` when the lesson starts) and ``[[steps]]``. A step has a ``go
 ``[[steps.checks]]`` (``name`` of a check and its parameters), ``[[steps.traps]]`` (``match``, a
 regular expression on the typed line and its error, and what to ``say``), and
 ``elsewhere = true`` when the solution is typed in another terminal. A step without checks only
-explains; ``next`` moves on. ``{store}``, ``{disk}``, ``{raw}``, ``{practice}`` and ``{port}`` in
-the texts become the practice area's real paths and the server's port.
+explains; ``next`` moves on. ``{store}``, ``{disk}``, ``{raw}``, ``{practice}``, ``{port}``
+and ``{python}`` in the texts become the practice area's real paths, the server's port and the
+Python running ophsh.
 """
 
 from __future__ import annotations
