@@ -97,7 +97,7 @@ def test_every_lesson_is_valid_and_every_solution_passes_its_own_check(course):
             server.terminate()
             server.wait(timeout=20)
     assert passed == sum(1 for lesson in course.lessons for s in lesson.steps if s.checks)
-    assert "course is complete" in course.listing() or course.finished
+    assert ("ok", "That was the last lesson: the course is complete. Well done!") in messages
     # what the user is told to open is there
     assert (course.practice.home / "galaxy.png").read_bytes().startswith(b"\x89PNG")
     assert (course.practice.home / "results" / "final_V.fits").is_file()
@@ -195,6 +195,12 @@ def test_a_teacher_adds_a_lesson_file_and_mistakes_name_the_file(tmp_path):
         'title = "Bad"\n[[steps]]\ngoal = "x"\nchecks = [{ name = "cube_exist" }]\n'
     )
     with pytest.raises(LessonError, match=r"02_bad\.toml step 1: unknown check 'cube_exist'"):
+        load_lessons(CHECKS, tmp_path)
+    (tmp_path / "02_bad.toml").write_text(
+        'title = "Bad"\n[[steps]]\ngoal = "x"\nsolution = "ll"\n'
+        'checks = [{ name = "cube_count", contianer = "FITS2", count = 1 }]\n'
+    )
+    with pytest.raises(LessonError, match=r"cube_count: missing a required argument: 'container'"):
         load_lessons(CHECKS, tmp_path)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -274,8 +275,7 @@ def server_sees(
 
 
 def _rows(reply: str) -> list[list[str]]:
-    import json
-
+    """The rows of the oph_list grid in a raw JSON reply."""
     for obj in json.loads(reply).get("response", []):
         if obj.get("objkey") == "list":
             return obj["objcontent"][0].get("rowvalues", [])

@@ -14,9 +14,10 @@ Python running ophsh.
 
 from __future__ import annotations
 
+import inspect
 import re
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -78,8 +79,14 @@ class Lesson:
     steps: tuple[Step, ...]
 
 
-def load_lessons(known_checks: Collection[str], directory: Path = LESSONS_DIR) -> list[Lesson]:
-    """Every ``NN_*.toml`` lesson in ``directory``, in number order; checks must be known."""
+Checks = Mapping[str, Callable[..., object]]
+
+
+def load_lessons(known_checks: Checks, directory: Path = LESSONS_DIR) -> list[Lesson]:
+    """Every ``NN_*.toml`` lesson in ``directory``, in number order.
+
+    Each step's checks must be among ``known_checks`` and take the parameters given.
+    """
     lessons = [_lesson(path, known_checks) for path in sorted(directory.glob("[0-9]*_*.toml"))]
     numbers = [lesson.number for lesson in lessons]
     if len(set(numbers)) != len(numbers):
@@ -87,7 +94,7 @@ def load_lessons(known_checks: Collection[str], directory: Path = LESSONS_DIR) -
     return lessons
 
 
-def _lesson(path: Path, known_checks: Collection[str]) -> Lesson:
+def _lesson(path: Path, known_checks: Checks) -> Lesson:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
@@ -113,7 +120,7 @@ def _lesson(path: Path, known_checks: Collection[str]) -> Lesson:
     )
 
 
-def _step(data: dict, where: str, known_checks: Collection[str]) -> Step:
+def _step(data: dict, where: str, known_checks: Checks) -> Step:
     _only(data, _STEP_KEYS, where)
     if not data.get("goal"):
         raise LessonError(f"{where}: a step needs a goal")
@@ -123,6 +130,10 @@ def _step(data: dict, where: str, known_checks: Collection[str]) -> Step:
         name = params.pop("name", "")
         if name not in known_checks:
             raise LessonError(f"{where}: unknown check '{name}' (known: {', '.join(known_checks)})")
+        try:
+            inspect.signature(known_checks[name]).bind(None, **params)
+        except TypeError as err:
+            raise LessonError(f"{where}: check {name}: {err}") from None
         checks.append(Check(name, MappingProxyType(params)))
     try:
         traps = tuple(Trap(re.compile(t["match"]), t["say"].strip()) for t in data.get("traps", []))
