@@ -26,6 +26,7 @@ from ophsh.render.progress import TerminalProgress
 from ophsh.repl.app import needs_more
 from ophsh.repl.completer import ShellCompleter
 from ophsh.repl.prompt import prompt_text
+from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
 from ophsh.syntax.lexer import CommandLexer
 from ophsh.tutorial.checks import CHECKS
@@ -82,9 +83,13 @@ def main(argv: list[str]) -> int:
         shell.backend.close()
 
 
-def say(console: Console, messages: list[Message]) -> None:
-    for kind, text in messages:
-        console.print(Text(MARKS.get(kind, "") + text, style=STYLES.get(kind, "")))
+def say(console: Console, printer: Printer, messages: list[Message]) -> None:
+    """Show the course's messages; commands run for the user are shown as if typed."""
+    for kind, said in messages:
+        if isinstance(said, Outcome):
+            printer.show(said)
+        else:
+            console.print(Text(MARKS.get(kind, "") + said, style=STYLES.get(kind, "")))
 
 
 def _loop(course: Course, console: Console, lesson: int | None) -> int:
@@ -114,7 +119,8 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
             style="dim",
         )
     )
-    say(console, course.start_lesson(lesson) if lesson is not None else course.show(intro=True))
+    first = course.start_lesson(lesson) if lesson is not None else course.show(intro=True)
+    say(console, printer, first)
     while True:
         try:
             text = session.prompt(lambda: prompt_text(shell))
@@ -129,7 +135,8 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
             break
         answer = course.command(line)
         if answer is not None:
-            say(console, answer)
+            bars.close()
+            say(console, printer, answer)
             continue
         try:
             outcome = shell.run_line(line)
@@ -140,6 +147,6 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
             continue
         bars.close()
         printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
-        say(console, course.verdict(outcome))
+        say(console, printer, course.verdict(outcome))
     console.print(Text("Your progress is kept: ophsh tutorial resumes here.", style="dim"))
     return 0

@@ -1,8 +1,9 @@
 """The course: which step is current, what the user's line means for it, and progress on disk.
 
-The course never prints. Each method returns messages as ``(kind, text)`` pairs (kinds: ``step``,
-``ok``, ``wrong``, ``hint``, ``solution``, ``info``) for the app to show, so the same logic runs
-in a terminal and in tests. Progress (lesson, step, the variables the user set) is saved to the
+The course never prints. Each method returns messages as ``(kind, text)`` pairs (kinds: ``title``,
+``step``, ``ok``, ``wrong``, ``hint``, ``solution``, ``info``; and ``outcome`` with the Outcome of
+a command run for the user) for the app to show, so the same logic runs in a terminal and in
+tests. Progress (lesson, step, the variables the user set) is saved to the
 practice directory after every line, so a restart resumes where the user stopped.
 """
 
@@ -21,7 +22,7 @@ from ophsh.tutorial.practice import DEFAULT_PORT, RAW, Practice
 
 __all__ = ["COMMANDS", "Course", "Message"]
 
-Message = tuple[str, str]
+Message = tuple[str, "str | Outcome"]
 COMMANDS = {
     "hint": "a hint for this step",
     "show solution": "the command(s) that do it",
@@ -156,7 +157,7 @@ class Course:
         if problem is None:
             messages.append(("ok", self.fill(step.done) or "Right."))
             messages += self._advance()
-        elif not messages:
+        elif not messages and (outcome is None or outcome.ok):  # a failure was said already
             messages.append(("wrong", problem))
         self._save()
         return messages
@@ -174,9 +175,8 @@ class Course:
         messages: list[Message] = []
         if not self.step.elsewhere and (not self.step.checks or self.problem(None) is not None):
             for line in self.step.solution:
-                outcome = self.shell.run_line(self.fill(line))
-                state = "ok" if outcome.ok else f"failed: {outcome.message}"
-                messages.append(("solution", f"ran {self.fill(line)}  ({state})"))
+                messages.append(("solution", f">> {self.fill(line)}"))
+                messages.append(("outcome", self.shell.run_line(self.fill(line))))
         messages.append(("info", "Skipped."))
         messages += self._advance()
         self._save()
