@@ -14,7 +14,7 @@ import pytest
 from conftest import SCRIPTS, ophsh
 
 from ophsh.tutorial.checks import CHECKS
-from ophsh.tutorial.course import Course
+from ophsh.tutorial.course import Course, fill
 from ophsh.tutorial.lessons import LESSONS_DIR, LessonError, load_lessons
 from ophsh.tutorial.practice import Practice
 
@@ -55,11 +55,10 @@ def wrong(messages: list[tuple[str, str]]) -> str:
     return "\n".join(said)
 
 
-def run_elsewhere(course: Course, servers: list[subprocess.Popen]) -> None:
+def run_elsewhere(commands: list[str], servers: list[subprocess.Popen]) -> None:
     """Run a step meant for another terminal as a user would, in a shell."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    for line in course.step.solution:
-        command = course.fill(line)
+    for command in commands:
         if command.startswith("ophsh serve"):
             server = subprocess.Popen(
                 command, shell=True, env=env, stdout=subprocess.PIPE, text=True
@@ -83,7 +82,7 @@ def test_every_lesson_is_valid_and_every_solution_passes_its_own_check(course):
             if not step.checks:
                 messages = course.command("next")
             elif step.elsewhere:
-                run_elsewhere(course, servers)
+                run_elsewhere([course.fill(line) for line in step.solution], servers)
                 messages = course.command("next")
             else:
                 for line in step.solution:
@@ -225,8 +224,10 @@ def test_list_reset_and_the_builtin_that_points_to_the_course(tmp_path):
     assert "ophsh tutorial" in ophsh("-e", "tutorial").stdout
 
 
-def spawn(directory: Path, *args: str) -> pexpect.spawn:
+def spawn(directory: Path, *args: str, port: str = "") -> pexpect.spawn:
     env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "cat"}
+    if port:
+        env["OPH_SERVER_PORT"] = port  # the port the PyOphidia lesson's server listens on
     return pexpect.spawn(
         sys.executable,
         ["-m", "ophsh", "tutorial", "--dir", str(directory), *args],
@@ -288,3 +289,32 @@ def test_a_course_in_a_terminal_with_mistakes_hints_and_a_restart(tmp_path):
     child.expect_exact(">>")
     child.sendeof()  # Ctrl-D leaves too
     child.expect(pexpect.EOF)
+
+
+def test_the_whole_course_typed_in_a_terminal(tmp_path):
+    practice, port = Practice(tmp_path), str(free_port())
+    servers: list[subprocess.Popen] = []
+    child = spawn(tmp_path, port=port)
+    try:
+        for lesson in load_lessons(CHECKS):
+            for number, step in enumerate(lesson.steps, 1):
+                child.expect_exact(f"Step {number}/{len(lesson.steps)}: ")
+                lines = [fill(line, practice, port) for line in step.solution]
+                if step.elsewhere:
+                    run_elsewhere(lines, servers)
+                if step.elsewhere or not step.checks:
+                    lines = ["next"]
+                for line in lines:
+                    child.expect_exact(">>")
+                    child.sendline(line)
+                if step.checks:
+                    child.expect_exact("✓ ")
+        child.expect_exact("the course is complete")
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+    assert (practice.home / "galaxy.png").read_bytes().startswith(b"\x89PNG")

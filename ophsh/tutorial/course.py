@@ -20,7 +20,7 @@ from ophsh.tutorial.expected import Night
 from ophsh.tutorial.lessons import Lesson, Step
 from ophsh.tutorial.practice import DEFAULT_PORT, RAW, Practice
 
-__all__ = ["COMMANDS", "Course", "Message"]
+__all__ = ["COMMANDS", "Course", "Message", "fill"]
 
 Message = tuple[str, "str | Outcome"]
 COMMANDS = {
@@ -34,6 +34,21 @@ COMMANDS = {
     "lesson N": "start lesson N",
     "quit": "leave (your progress is kept)",
 }
+
+
+def fill(text: str, practice: Practice, port: str) -> str:
+    """Put the practice area's real paths, the server's port and this Python into a text."""
+    values = {
+        "store": practice.store,
+        "disk": practice.disk,
+        "raw": RAW,
+        "practice": practice.root,
+        "port": port,
+        "python": sys.executable,
+    }
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
 
 
 @dataclass
@@ -98,18 +113,7 @@ class Course:
         return messages
 
     def fill(self, text: str) -> str:
-        """Put the practice area's real paths (and the server port) into a lesson's text."""
-        values = {
-            "store": self.practice.store,
-            "disk": self.practice.disk,
-            "raw": RAW,
-            "practice": self.practice.root,
-            "port": self.shell.state.get("OPH_SERVER_PORT") or DEFAULT_PORT,
-            "python": sys.executable,
-        }
-        for key, value in values.items():
-            text = text.replace("{" + key + "}", str(value))
-        return text
+        return fill(text, self.practice, self.shell.state.get("OPH_SERVER_PORT") or DEFAULT_PORT)
 
     # -- what the user typed --------------------------------------------------------------------
     def command(self, line: str) -> list[Message] | None:
