@@ -222,6 +222,9 @@ def test_list_reset_and_the_builtin_that_points_to_the_course(tmp_path):
     assert "is fresh again" in reset.stdout
     assert "Terminal (9 steps) <- you are here" in reset.stdout
     assert "ophsh tutorial" in ophsh("-e", "tutorial").stdout
+    piped = ophsh("tutorial", "--dir", str(tmp_path), input="pdd\n")
+    assert piped.returncode == 4
+    assert "run it in a terminal" in piped.stderr
 
 
 def spawn(directory: Path, *args: str, port: str = "") -> pexpect.spawn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ophsh import __version__
+from ophsh.errors import ExitCode
 from ophsh.render.progress import TerminalProgress
 from ophsh.repl.app import needs_more
 from ophsh.repl.completer import ShellCompleter
@@ -31,7 +33,7 @@ from ophsh.shell.printer import Printer
 from ophsh.syntax.lexer import CommandLexer
 from ophsh.tutorial.checks import CHECKS
 from ophsh.tutorial.course import COMMANDS, Course, Message
-from ophsh.tutorial.lessons import load_lessons
+from ophsh.tutorial.lessons import LessonError, load_lessons
 from ophsh.tutorial.practice import Practice
 
 __all__ = ["main"]
@@ -63,7 +65,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     options = _parser().parse_args(argv)
     practice = Practice((options.dir or Practice.default_root()).expanduser().resolve())
-    lessons = load_lessons(CHECKS)
+    try:
+        lessons = load_lessons(CHECKS)
+    except LessonError as err:
+        print(f"ophsh tutorial: a lesson file is broken: {err}", file=sys.stderr)
+        return ExitCode.USAGE
+    if not (options.list or sys.stdin.isatty()):
+        print("ophsh tutorial: the course is interactive; run it in a terminal", file=sys.stderr)
+        return ExitCode.USAGE
     console = Console(highlight=False)
     if options.reset:
         practice.reset()
