@@ -247,7 +247,9 @@ def test_a_course_in_a_terminal_with_mistakes_hints_and_a_restart(tmp_path):
     child.expect_exact(">>")
     child.sendline("lsd")
     child.expect_exact("Not yet: this step wants pdd.")
-    child.sendline("hint")
+    child.send("hin\t")  # the course's commands complete too
+    child.expect_exact("hint")
+    child.sendline("")
     child.expect_exact("Just type pdd")
     child.sendline("show solution")
     child.expect_exact("Type at the prompt:")

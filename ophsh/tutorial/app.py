@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import WordCompleter, merge_completers
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
@@ -101,6 +102,12 @@ def say(console: Console, printer: Printer, messages: list[Message]) -> None:
             console.print(Text(MARKS.get(kind, "") + said, style=STYLES.get(kind, "")))
 
 
+def _course_completer() -> WordCompleter:
+    """Tab completes the course's own commands too, typed at the start of a line."""
+    words = [name.removesuffix(" N") + (" " if name.endswith(" N") else "") for name in COMMANDS]
+    return WordCompleter(words, sentence=True)
+
+
 def _loop(course: Course, console: Console, lesson: int | None) -> int:
     shell = course.shell
     printer = Printer()
@@ -112,7 +119,7 @@ def _loop(course: Course, console: Console, lesson: int | None) -> int:
         history=FileHistory(str(course.practice.history)),
         key_bindings=keys,
         lexer=PygmentsLexer(CommandLexer),
-        completer=ShellCompleter(shell),
+        completer=merge_completers([ShellCompleter(shell), _course_completer()]),
         complete_while_typing=False,
         complete_style=CompleteStyle.MULTI_COLUMN,
     )
