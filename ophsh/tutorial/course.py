@@ -3,8 +3,8 @@
 The course never prints. Each method returns messages as ``(kind, text)`` pairs (kinds: ``title``,
 ``step``, ``ok``, ``wrong``, ``hint``, ``solution``, ``info``; and ``outcome`` with the Outcome of
 a command run for the user) for the app to show, so the same logic runs in a terminal and in
-tests. Progress (lesson, step, the variables the user set) is saved to the
-practice directory after every line, so a restart resumes where the user stopped.
+tests. Progress (lesson, step, the variables the user set) is saved to the practice directory
+after every line, so a restart resumes where the user stopped.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def fill(text: str, practice: Practice, port: str) -> str:
 
 @dataclass
 class Position:
+    """Where the user is: a lesson (index) and a step in it."""
+
     lesson: int = 0  # index into the lessons
     step: int = 0
 
