@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ophsh",
         description="An Ophidia shell with an embedded datacube store.",
-        epilog="Subcommands: ophsh serve ..., ophsh user ... (see ophsh serve -h).",
+        epilog="Subcommands: ophsh serve ..., ophsh user ... (see ophsh serve -h), "
+        "ophsh tutorial (a guided course; ophsh tutorial -h).",
     )
     parser.add_argument("script", nargs="?", help="a .oph file to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script ($1..$N)")
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ophsh: '{argv[0]}' is not available in this build", file=sys.stderr)
             return ExitCode.USAGE
         return server_main(argv)
+    if argv and argv[0] == "tutorial":
+        from ophsh.tutorial.app import main as tutorial_main
+
+        return tutorial_main(argv[1:])
     options = _parser().parse_args(argv)
     _log_to_file()
     printer = Printer(json_mode=options.json)

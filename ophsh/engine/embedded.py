@@ -30,19 +30,27 @@ class EmbeddedBackend:
         user: str | None = None,
         workflows: WorkflowRunner | None = None,
         settings: Settings | None = None,
+        base_path: Path | str = "/",
     ) -> None:
         settings = settings or Settings()
         self.store = Store.open(store_dir, fsync=settings.fsync, web_server=settings.web_server)
         self.user = user or _local_user()
-        self.service = Service(self.store, base_path="/", workflows=workflows, settings=settings)
+        self.service = Service(
+            self.store, base_path=base_path, workflows=workflows, settings=settings
+        )
         self.label = "embedded"
         self._cancel = CancelFlag()
 
     def start(self) -> StartState:
-        """Resume the user's last session (a new one the first time); cdd is the launch dir."""
+        """Resume the user's last session (a new one the first time); cdd is the launch dir.
+
+        When the launch dir is outside the base path, cdd is the base (``/``).
+        """
         sessions = self.service.sessions
         session = sessions.last(self.user) or sessions.create(self.user)
-        cdd = self.service.paths.to_virtual(Path(os.getcwd()))
+        paths = self.service.paths
+        here = Path(os.getcwd()).resolve()
+        cdd = paths.to_virtual(here) if here == paths.base or paths.base in here.parents else "/"
         return StartState(session=session.url, cwd=session.cwd, cdd=cdd, datacube=session.datacube)
 
     def submit(self, request: TaskRequest, *, progress: ProgressCallback | None = None) -> Reply:

@@ -118,6 +118,15 @@ def unsetalias(shell: Shell, args: str) -> Outcome:
     return Outcome(request=f"unsetalias {name}")
 
 
+def tutorial(shell: Shell, args: str) -> Outcome:
+    return _text(
+        "tutorial",
+        "The guided course has its own practice store: leave (quit), then run\n"
+        "  ophsh tutorial            start or resume the course\n"
+        "  ophsh tutorial --list     the lessons (--lesson N starts one, --reset starts afresh)",
+    )
+
+
 BUILTINS: dict[str, Builtin] = {
     "help": help_,
     "history": history,
@@ -136,4 +145,5 @@ BUILTINS: dict[str, Builtin] = {
     "check": workflows.check,
     "view": workflows.view,
     "watch": workflows.watch,
+    "tutorial": tutorial,
 }
