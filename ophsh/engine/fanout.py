@@ -7,6 +7,7 @@ do. The reply lists every run (Ophidia's massive objects), and the result carrie
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -43,7 +44,11 @@ def _targets(ctx: OpContext, param: str, value: str) -> list[str]:
     body = value[1:-1]
     if param == "cube":
         return [c.pid for c in select_cubes(ctx, body)]
-    return [str(ctx.paths.to_virtual(f)) for f in select_files(ctx, body)]
+    # each file by its own name (a link is not followed here: a link that leads out of the data
+    # directory fails its own task, not the whole operation)
+    return [
+        posixpath.join(ctx.paths.to_virtual(f.parent), f.name) for f in select_files(ctx, body)
+    ]
 
 
 def run_massive(
