@@ -46,9 +46,7 @@ def _targets(ctx: OpContext, param: str, value: str) -> list[str]:
         return [c.pid for c in select_cubes(ctx, body)]
     # each file by its own name (a link is not followed here: a link that leads out of the data
     # directory fails its own task, not the whole operation)
-    return [
-        posixpath.join(ctx.paths.to_virtual(f.parent), f.name) for f in select_files(ctx, body)
-    ]
+    return [posixpath.join(ctx.paths.to_virtual(f.parent), f.name) for f in select_files(ctx, body)]
 
 
 def run_massive(

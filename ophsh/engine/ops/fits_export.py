@@ -1,0 +1,281 @@
+"""oph_exportfits: a cube written as a FITS image, streamed block by block.
+
+Axes named NAXISn go back to their place, so the image has the orientation of the frame it came
+from. When the cube's first axis is the image's outermost one (the usual case), rows are read and
+written a block at a time within the memory budget, so memory stays flat whatever the frame
+size; a cube stored transposed is written whole. Integer storage keeps its type (unsigned 16-bit
+as BITPIX 16 with BZERO 32768), so an import-export round trip is bit-identical. The file is
+written aside and named in one step; an existing file is replaced only with ``force=yes``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import secrets
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import numpy as np
+
+from ophsh.engine.context import OpContext
+from ophsh.engine.kernels import blocks
+from ophsh.engine.model import Cube
+from ophsh.engine.ops.fits import FITS_SUFFIXES, STRUCTURAL_KEYS
+from ophsh.engine.params import Params
+from ophsh.engine.paths import shown
+from ophsh.errors import OperatorError, ValidationError
+
+if TYPE_CHECKING:  # astropy is imported where it is used: it doubles the shell's start-up time
+    from astropy.io import fits
+
+__all__ = ["exportfits"]
+
+# An export is written aside under this prefix (hidden from oph_fs ls) with its writer's pid.
+_TMP_PREFIX = ".ophsh-export-"
+_TMP_NAME = re.compile(r"^\.ophsh-export-(\d{1,9})-[0-9a-f]+\.fits$")
+BLOCK = 2880  # bytes in a FITS block
+# How each stored type is written: BITPIX, BZERO, and the type of the numbers in the file.
+_LAYOUTS = {
+    "u1": (8, 0, ">u1"),
+    "i1": (8, -128, ">u1"),
+    "i2": (16, 0, ">i2"),
+    "u2": (16, 1 << 15, ">i2"),
+    "i4": (32, 0, ">i4"),
+    "u4": (32, 1 << 31, ">i4"),
+    "i8": (64, 0, ">i8"),
+    "f4": (-32, 0, ">f4"),
+    "f8": (-64, 0, ">f8"),
+}
+
+
+def exportfits(ctx: OpContext, p: Params) -> None:
+    """Write a cube as a FITS image, its metadata as header cards and its history.
+
+    ``output_path`` is a directory, or the file itself when it ends in .fits, .fit or .fts; an
+    existing file is replaced only with ``force=yes``.
+    """
+    from astropy.io import fits
+
+    cube = ctx.cube(p.str("cube"))
+    force = p.yes("force")
+    path, name = p.opt("output_path"), p.opt("output_name")
+    if path and path.rstrip().lower().endswith(FITS_SUFFIXES):
+        if name:
+            raise ValidationError(
+                f"output_path '{shown(path)}' names a file, so output_name= cannot be given too",
+                param="output_name",
+                hint="give output_path=DIR;output_name=NAME or output_path=DIR/NAME.fits",
+            )
+        head, slash, name = path.strip().rpartition("/")
+        path = head or slash or "."
+    name = re.sub(r"[/:]", "_", name or cube.measure)
+    if not name.lower().endswith(FITS_SUFFIXES):
+        name += ".fits"
+    if path:
+        directory = ctx.paths.real(ctx.cdd, path)
+        place = posixpath.join(path, name)
+    else:
+        directory = (
+            ctx.store.root / "export" / ctx.session.code / str(cube.container) / str(cube.id)
+        )
+        if directory.exists() and not force:
+            raise OperatorError(
+                "this cube was exported to the default place already",
+                hint="add force=yes to overwrite",
+            )
+        place = name
+    cards = fits.Header()
+    template = p.opt("template_path")
+    if template:
+        cards = _template_header(ctx, template)
+    if p.yes("export_metadata"):
+        _metadata_cards(ctx, cube, cards)
+    for line in cube.provenance.splitlines():
+        cards.add_history(f"ophsh: {line}")
+    target = _publish(directory, name, lambda fh: _write_image(ctx, cube, cards, fh), force, place)
+    shown_target = ctx.paths.to_virtual(target) if path else str(target)
+    ctx.doc.add_text("exportfits", "Output File", shown_target)
+
+
+def _fits_axes(cube: Cube) -> list[int]:
+    """The cube's axes in the image's order, outermost (NAXISn) first: by name when the
+    dimensions are NAXISk, else as stored."""
+    names = [d.name for d in cube.active_dims]
+    wanted = [f"NAXIS{k}" for k in range(len(names), 0, -1)]
+    if sorted(names) == sorted(wanted):
+        return [names.index(n) for n in wanted]
+    return list(range(len(names)))
+
+
+def _write_image(ctx: OpContext, cube: Cube, cards: fits.Header, fh: BinaryIO) -> None:
+    """The primary HDU: structural cards, then ``cards``, then the values block by block."""
+    from astropy.io import fits
+
+    axes = _fits_axes(cube)
+    shape = tuple(cube.shape[a] for a in axes) or (1,)
+    stored = np.dtype(cube.storage)
+    bitpix, bzero, raw = _LAYOUTS.get(stored.str[1:], (-64, 0, ">f8"))
+    header = fits.Header([("SIMPLE", True), ("BITPIX", bitpix), ("NAXIS", len(shape))])
+    for k, size in enumerate(reversed(shape), 1):
+        header[f"NAXIS{k}"] = size
+    if bzero:
+        header["BZERO"], header["BSCALE"] = bzero, 1
+    header.extend(cards, end=True)
+    for card in header.cards:
+        card.verify("silentfix")  # what writeto(output_verify="fix") did for odd cards
+    fh.write(header.tostring().encode("ascii"))  # padded to whole FITS blocks, END included
+    written = 0
+
+    def write(values: np.ndarray) -> None:
+        nonlocal written
+        ctx.check_cancel()
+        values = np.asarray(values)
+        if bzero:
+            values = values.astype(np.int64) - bzero
+        data = np.ascontiguousarray(values, dtype=raw)
+        fh.write(data.tobytes())
+        written += data.nbytes
+
+    if not cube.shape:
+        write(np.asarray(ctx.store.data(cube)).reshape(1))
+    elif axes[0] != 0:  # stored transposed: the image's rows are columns of the cube
+        write(np.transpose(np.asarray(ctx.store.data(cube)), axes))
+    else:
+        rows = cube.shape[0]
+        row_bytes = max(1, cube.elements // rows) * (stored.itemsize + 8)
+        inner = [a - 1 for a in axes[1:]]
+        for start, stop in blocks(rows, row_bytes, ctx.settings.memory_bytes):
+            block = ctx.store.rows(cube, start, stop)
+            write(np.transpose(block, [0, *(1 + a for a in inner)]))
+            ctx.progress("exportfits", stop, rows)
+    fh.write(b"\0" * (-written % BLOCK))  # the data end on a whole FITS block
+
+
+def _template_header(ctx: OpContext, template: str) -> fits.Header:
+    from astropy.io import fits
+
+    path = ctx.paths.real(ctx.cdd, template)
+    try:
+        with fits.open(path) as hdul:
+            header = hdul[0].header.copy()
+    except Exception as err:
+        raise OperatorError(f"template '{template}' is not a readable FITS file: {err}") from err
+    for key in list(header):
+        if STRUCTURAL_KEYS.match(key):
+            header.remove(key, ignore_missing=True, remove_all=True)
+    return header
+
+
+def _metadata_cards(ctx: OpContext, cube: Cube, header: fits.Header) -> None:
+    from astropy.io import fits
+    from astropy.io.fits.verify import VerifyWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        for item in ctx.store.metadata.items(cube.id):
+            key, value = item.key, _card_value(item.type, item.value)
+            if STRUCTURAL_KEYS.match(key.upper()):
+                continue
+            try:
+                if key == "COMMENT":
+                    header.add_comment(item.value)
+                elif key == "HISTORY":
+                    header.add_history(item.value)
+                else:
+                    header.append(fits.Card(key, value, item.comment), end=True)
+            except (ValueError, TypeError):
+                continue  # a key or value FITS cannot hold; the cube keeps it
+
+
+def _card_value(kind: str, text: str):
+    if kind in ("int", "long", "short"):
+        try:
+            return int(text)
+        except ValueError:
+            return text
+    if kind in ("double", "float"):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if text in ("T", "F"):
+        return text == "T"
+    return text
+
+
+def _publish(
+    directory: Path, name: str, write: Callable[[BinaryIO], None], force: bool, place: str
+) -> Path:
+    """Write the file aside in ``directory`` with ``write`` and give it its name in one step
+    (replacing an existing file only when ``force``); failures name ``place``, the path the
+    user gave."""
+    from astropy.io.fits.verify import VerifyWarning
+
+    if "\0" in name:
+        raise OperatorError(f"the file name '{shown(name)}' contains a NUL character")
+    target = directory / name
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise OperatorError(f"'{shown(place)}' is a directory, not a FITS file")
+        if target.exists() and not force:
+            raise OperatorError(f"'{shown(place)}' already exists", hint="add force=yes")
+        _sweep(directory)
+        tmp = directory / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.fits"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+    except OSError as err:
+        raise OperatorError(f"cannot write '{shown(place)}': {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore", VerifyWarning)
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)  # fails, rather than replace, if the name was taken meanwhile
+    except FileExistsError:
+        raise OperatorError(f"'{shown(place)}' already exists", hint="add force=yes") from None
+    except OSError as err:
+        raise OperatorError(f"cannot write '{shown(place)}': {err.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _sweep(directory: Path) -> None:
+    """Remove the temporary files of exports whose writing process has ended."""
+    for entry in directory.glob(f"{_TMP_PREFIX}*.fits"):
+        match = _TMP_NAME.match(entry.name)
+        try:
+            if match and not _writing(int(match[1]), entry.stat().st_mtime):
+                entry.unlink()
+        except FileNotFoundError:
+            continue  # removed meanwhile: renamed by its writer, or swept by another export
+
+
+def _writing(pid: int, mtime: float) -> bool:
+    """Whether process ``pid`` may still be writing a file last written at ``mtime`` (alive,
+    and not a newer process that got the same number)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True  # no /proc: trust the number
+    started = boot + ticks / os.sysconf("SC_CLK_TCK")
+    return mtime >= started - 1
