@@ -9,7 +9,8 @@ import itertools
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.model import Cube, Dim, dtype_of
+from ophsh.engine.model import Cube, Dim, TimeInfo, dtype_of
+from ophsh.engine.ops.netcdf_file import time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -157,10 +158,20 @@ def explorecube(ctx: OpContext, p: Params) -> None:
     explicit = [d for d in sorted(dims, key=lambda d: d.level) if d.explicit]
     reduced = [d for d in cube.dims if d.explicit and d.collapsed]
     show_id, show_index, b64 = p.yes("show_id"), p.yes("show_index"), p.yes("base64")
+    dates = _dates(ctx, cube, dims) if p.yes("show_time") else {}
     kind = cube.measure_type
+
+    def cell(d: Dim, k: int, value) -> str:
+        if d.name in dates:
+            return dates[d.name][k]
+        return _encode(value, d.type) if b64 else format_value(value, d.type)
+
+    def cell_type(d: Dim) -> str:
+        return "string" if d.name in dates else d.type
+
     columns = [("ID", "long")] if show_id else []
     for d in explicit:
-        columns.append((d.name, d.type))
+        columns.append((d.name, cell_type(d)))
         if show_index:
             columns.append((f"INDEX OF {d.name}", "long"))
     columns += [(d.name, "string") for d in reduced]
@@ -175,8 +186,7 @@ def explorecube(ctx: OpContext, p: Params) -> None:
         if show_id:
             row.append(str(int(np.ravel_multi_index(original, full)) + 1 if full else 1))
         for k, d in enumerate(explicit):
-            value = np.asarray(d.values)[position[k]]
-            row.append(_encode(value, d.type) if b64 else format_value(value, d.type))
+            row.append(cell(d, position[k], np.asarray(d.values)[position[k]]))
             if show_index:
                 row.append(str(original[k] + 1))
         row.extend("ALL" for _ in reduced)
@@ -190,16 +200,14 @@ def explorecube(ctx: OpContext, p: Params) -> None:
     if p.int("level") == 2:
         for d in explicit + [d for d in dims if not d.explicit]:
             index = shown_rows.get(d.name, np.arange(d.size))
-            values = np.asarray(d.values)
             ctx.doc.add_grid(
                 "explorecube_dimvalues",
                 d.name,
                 ["INDEX", "VALUE"] if show_index else ["VALUE"],
-                ["long", d.type] if show_index else [d.type],
+                ["long", cell_type(d)] if show_index else [cell_type(d)],
                 [
-                    ([str(int(i) + 1)] if show_index else [])
-                    + [_encode(v, d.type) if b64 else format_value(v, d.type)]
-                    for i, v in zip(index, values, strict=True)
+                    ([str(int(i) + 1)] if show_index else []) + [cell(d, k, v)]
+                    for k, (i, v) in enumerate(zip(index, np.asarray(d.values), strict=True))
                 ],
             )
     shown = len(rows)
@@ -207,4 +215,47 @@ def explorecube(ctx: OpContext, p: Params) -> None:
         "explorecube_summary",
         "Summary",
         f"Selected {shown} row{'' if shown == 1 else 's'} out of {max(total, 1)}",
+    )
+    if p.yes("export_metadata"):
+        _describe(ctx, cube)
+
+
+def _dates(ctx: OpContext, cube: Cube, dims: list[Dim]) -> dict[str, list[str]]:
+    """Dates of the values of the cube's time dimensions (show_time=yes)."""
+    container = ctx.store.container(cube.container)
+    found: dict[str, list[str]] = {}
+    for d in dims:
+        time: TimeInfo | None = container.time_of(d.name)
+        if d.hierarchy == "oph_time" and time is not None:
+            found[d.name] = time_strings(np.asarray(d.values), time)
+    return found
+
+
+def _describe(ctx: OpContext, cube: Cube) -> None:
+    """export_metadata=yes: the cube's dimensions and metadata, as Ophidia adds them."""
+    ctx.doc.add_grid(
+        "explorecube_diminfo",
+        "Dimension Information",
+        ("NAME", "TYPE", "SIZE", "HIERARCHY", "CONCEPT LEVEL", "ARRAY", "LEVEL", "LATTICE NAME"),
+        ("string", "string", "int", "string", "string", "string", "int", "string"),
+        [
+            [
+                d.name,
+                d.type,
+                "ALL" if d.collapsed else str(d.size),
+                d.hierarchy,
+                d.concept_level,
+                "no" if d.explicit else "yes",
+                str(d.level),
+                "-",
+            ]
+            for d in sorted(cube.dims, key=lambda d: (not d.explicit, d.level))
+        ],
+    )
+    ctx.doc.add_grid(
+        "explorecube_metadata",
+        "Metadata List",
+        ("Variable", "Key", "Type", "Value"),
+        ("string",) * 4,
+        [[m.variable, m.key, m.type, m.value] for m in ctx.store.metadata.items(cube.id)],
     )
