@@ -4,6 +4,7 @@ through xarray, the three file formats, bad files, and PyOphidia against `ophsh 
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 
 import netCDF4
@@ -274,3 +275,43 @@ def test_createcontainer_keeps_time_facts_and_old_stores_are_migrated(run, store
         assert made.time_of("t") == TIME
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_pyophidia_imports_reads_and_exports_netcdf_through_ophsh_serve(tmp_path):
+    from PyOphidia import cube as oph_cube
+    from test_server import PASSWORDS, Served
+
+    server = Served(tmp_path / "served")
+    try:
+        make_climate(server.data / "tos.nc", years=1, grid=20)
+        oph_cube.Cube.setclient("alice", PASSWORDS["alice"], "127.0.0.1", str(server.port))
+        cube = oph_cube.Cube(src_path="tos.nc", measure="tos", import_metadata="yes")
+        assert cube.pid and cube.pid.startswith("http://localhost/ophidia/")
+        ds = cube.to_dataset()
+        source = xr.open_dataset(server.data / "tos.nc")
+        assert ds is not None
+        assert np.array_equal(ds.lat.values, source.lat.values)
+        assert np.array_equal(ds.lon.values, source.lon.values)
+        assert list(ds.time.values) == [str(t) for t in source.time.values]
+        assert np.array_equal(ds.tos.values, source.tos.values, equal_nan=True)
+        assert ds.tos.attrs["units"] == "degC" and ds.attrs["Conventions"] == "CF-1.7"
+        cube.info(display=False)
+        assert cube.measure_type == "float"
+        assert [(d["name"], d["hierarchy"]) for d in cube.dim_info] == [
+            ("time", "oph_time"),
+            ("lat", "oph_base"),
+            ("lon", "oph_base"),
+        ]
+        exported = cube.export_array()
+        assert [d["name"] for d in exported["dimension"]] == ["time", "lat", "lon"]
+        rows = np.asarray(exported["measure"][0]["values"], dtype=np.float32)
+        assert np.array_equal(rows.ravel(), source.tos.values.ravel(), equal_nan=True)
+        oph_cube.Cube.explorenc(src_path="tos.nc", measure="tos", level=1, display=False)
+        listed = json.loads(oph_cube.Cube.client.last_response)["response"]
+        assert [o["objkey"] for o in listed][:2] == ["explorenc_data", "explorenc_summary"]
+        cube.exportnc2(output_path="out", output_name="back", force="yes")
+        back = xr.open_dataset(server.data / "out" / "back.nc")
+        xr.testing.assert_identical(back.tos, source.tos)
+    finally:
+        server.stop()
