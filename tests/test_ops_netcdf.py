@@ -315,3 +315,39 @@ def test_pyophidia_imports_reads_and_exports_netcdf_through_ophsh_serve(tmp_path
         xr.testing.assert_identical(back.tos, source.tos)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    ["standard", "gregorian", "proleptic_gregorian", "noleap", "365_day", "all_leap", "366_day"],
+)
+def test_every_cf_calendar_is_recognised_and_dated(run, data_dir, calendar):
+    import cftime
+
+    path = make_climate(data_dir / "cal.nc", years=1, grid=30)
+    with netCDF4.Dataset(path, "a") as ds:
+        ds["time"].calendar = calendar
+        values = ds["time"][:]
+    pid = run("oph_importnc src_path=cal.nc;measure=tos").reply.document.output_cube
+    again = run("oph_importnc src_path=cal.nc;measure=tos").reply.document.output_cube
+    rows = (
+        run("oph_containerschema container=cal.nc")
+        .reply.document.grid("containerschema_diminfo")
+        .rows
+    )
+    assert rows[0][:5] == ("time", "double", "oph_time", "1850-01-01 00:00:00", calendar)
+    assert again.rsplit("/", 2)[1] == pid.rsplit("/", 2)[1]  # the same container, reused
+    dates = schema(run, pid, "show_time=yes;")[2]["time"]
+    expected = cftime.num2date(values, "days since 1850-01-01", calendar)
+    assert dates == [d.strftime("%Y-%m-%d %H:%M:%S") for d in expected]
+
+
+def test_check_compliance_names_what_is_missing(shell, run, data_dir):
+    path = make_climate(data_dir / "bare.nc", years=1, grid=30)
+    with netCDF4.Dataset(path, "a") as ds:
+        ds["tos"].delncattr("units")
+    run("oph_importnc src_path=bare.nc;measure=tos;import_metadata=yes")
+    outcome = shell.run_line(
+        "oph_importnc src_path=bare.nc;measure=tos;import_metadata=yes;check_compliance=yes"
+    )
+    assert not outcome.ok and "tos:units" in outcome.message
