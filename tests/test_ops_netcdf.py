@@ -129,6 +129,12 @@ def test_a_massive_import_makes_one_cube_per_file(run, data_dir):
     rows = run("oph_list level=3").reply.document.grid("list").rows
     sources = sorted(r[6].rpartition("/")[2] for r in rows if r[2])
     assert sources == [f"tos_{y}.nc" for y in range(3)]
+    rows = (
+        run("oph_containerschema container=series")
+        .reply.document.grid("containerschema_diminfo")
+        .rows
+    )
+    assert rows[0][2:5] == ("oph_time", "1850-01-01 00:00:00", "360_day")  # from the files
 
 
 @pytest.mark.parametrize("fmt", ["NETCDF4", "NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET"])

@@ -171,6 +171,18 @@ class Store:
                 db, container.id, len(container.dims), dims, times or {}, keep_existing=True
             )
 
+    def record_times(self, container: Container, times: Mapping[str, TimeInfo]) -> None:
+        """Make declared dimensions without time facts time axes with the facts in ``times``."""
+        sets = ", ".join(["hierarchy = 'oph_time'", *(f"{c} = ?" for c in TIME_COLUMNS)])
+        with self.catalog.write() as db:
+            db.executemany(
+                f"UPDATE container_dims SET {sets} WHERE container = ? AND name = ? AND units = ''",
+                [
+                    (*(getattr(t, c) for c in TIME_COLUMNS), container.id, name)
+                    for name, t in times.items()
+                ],
+            )
+
     def move_container(self, container: Container, folder: int, name: str) -> None:
         with self.catalog.write() as db:
             if name_taken(db, folder, name, container=container.id):

@@ -328,15 +328,24 @@ def _target_container(ctx: OpContext, p: Params, path: Path, plan: Plan) -> tupl
         container = ctx.store.container_named(folder.id, name.strip("/"))
         made = container is None
         if made:
-            container = ctx.store.create_container(
-                folder.id,
-                name.strip("/"),
-                declared,
-                description=p.opt("description") or "",
-                vocabulary=p.str("vocabulary"),
-                times=plan.times,
-            )
+            try:
+                container = ctx.store.create_container(
+                    folder.id,
+                    name.strip("/"),
+                    declared,
+                    vocabulary=p.str("vocabulary"),
+                    times=plan.times,
+                )
+            except OperatorError:  # a parallel import of the same request made it meanwhile
+                container, made = ctx.store.container_named(folder.id, name.strip("/")), False
+                if container is None:
+                    raise
     missing = [d.name for d in plan.dims if container.dim_type(d.name) is None]
+    if not missing and not made:  # a container declared without time facts learns them
+        unknown = {n: t for n, t in plan.times.items() if container.time_of(n) is None}
+        if unknown:
+            ctx.store.record_times(container, unknown)
+            container = ctx.store.container(container.id)
     if missing:
         raise OperatorError(
             f"container '{container.name}' does not declare dimension(s) {', '.join(missing)}",
