@@ -357,3 +357,22 @@ def test_check_compliance_names_what_is_missing(shell, run, data_dir):
         "oph_importnc src_path=bare.nc;measure=tos;import_metadata=yes;check_compliance=yes"
     )
     assert not outcome.ok and "tos:units" in outcome.message
+
+
+def test_time_filters_take_dates_at_import_and_in_subset(run, backend, tos):
+    source = xr.open_dataset(tos, decode_times=False).tos.values
+    pid = run(
+        "oph_importnc src_path=tos.nc;measure=tos;subset_dims=time;subset_type=coord;"
+        "subset_filter=1850-03-01_1850-06-30"
+    ).reply.document.output_cube
+    assert np.array_equal(cube_array(backend, pid), source[2:6], equal_nan=True)
+    dates = schema(run, pid, "show_time=yes;")[2]["time"]
+    assert dates == [f"1850-{m:02d}-16 00:00:00" for m in range(3, 7)]
+    run(f"oph_subset cube={pid};subset_dims=time;subset_type=coord;subset_filter=1850-05-16")
+    sub = run("oph_cubeschema level=1;show_time=yes").reply.document
+    assert [r[1] for r in next(sub.grids("cubeschema_dimvalues")).rows] == ["1850-05-16 00:00:00"]
+    again = run(
+        "oph_importnc src_path=tos.nc;measure=tos;subset_dims=time;subset_type=coord;"
+        "subset_filter=45:105"  # numbers still work
+    ).reply.document.output_cube
+    assert np.array_equal(cube_array(backend, again), source[1:4], equal_nan=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim, TimeInfo, dtype_of
-from ophsh.engine.ops.netcdf_file import time_strings
+from ophsh.engine.ops.netcdf_file import time_bounds, time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -52,8 +52,11 @@ def _index_part(part: str, size: int, name: str) -> np.ndarray:
     return np.arange(lo - 1, hi, step)
 
 
-def _coord_part(part: str, dim: Dim, offset: float) -> np.ndarray:
+def _coord_part(part: str, dim: Dim, offset: float, time: TimeInfo | None) -> np.ndarray:
     values = np.asarray(dim.values, dtype=np.float64)
+    dates = time_bounds(part, time) if time is not None else None
+    if dates is not None:  # DATE or DATE_DATE on a time dimension
+        return np.flatnonzero((values >= dates[0] - offset) & (values <= dates[1] + offset))
     bounds = part.split(":")
     try:
         lo, hi = float(bounds[0]), float(bounds[-1])
@@ -64,8 +67,11 @@ def _coord_part(part: str, dim: Dim, offset: float) -> np.ndarray:
     return np.flatnonzero((values >= lo - offset) & (values <= hi + offset))
 
 
-def select(cube: Cube, p: Params) -> dict[str, np.ndarray]:
-    """0-based indices chosen along each dimension named in subset_dims (others: all)."""
+def select(
+    cube: Cube, p: Params, times: dict[str, TimeInfo] | None = None
+) -> dict[str, np.ndarray]:
+    """0-based indices chosen along each dimension named in subset_dims (others: all);
+    coordinate filters on the time dimensions in ``times`` may give dates."""
     names = p.list("subset_dims") if p.opt("subset_dims") else []
     texts = p.list("subset_filter") if p.str("subset_filter") not in ("all", "") else []
     if len(names) != len(texts):
@@ -83,7 +89,9 @@ def select(cube: Cube, p: Params) -> dict[str, np.ndarray]:
         kind = kinds[i] if i < len(kinds) else kinds[-1]
         offset = offsets[i] if i < len(offsets) else offsets[-1]
         parts = [
-            _coord_part(part, dim, offset) if kind == "coord" else _index_part(part, dim.size, name)
+            _coord_part(part, dim, offset, (times or {}).get(name))
+            if kind == "coord"
+            else _index_part(part, dim.size, name)
             for part in text.split(",")
         ]
         picked = np.unique(np.concatenate(parts))
@@ -120,7 +128,7 @@ def _subset_dims(cube: Cube, chosen: dict[str, np.ndarray]) -> list[Dim]:
 def subset(ctx: OpContext, p: Params) -> None:
     """A new cube holding the chosen index or coordinate ranges."""
     cube = ctx.cube(p.str("cube"))
-    chosen = select(cube, p)
+    chosen = select(cube, p, _times(ctx, cube, p))
     ctx.derive(
         cube,
         dims=_subset_dims(cube, chosen),
@@ -149,7 +157,7 @@ def _encode(values: np.ndarray, kind: str) -> str:
 def explorecube(ctx: OpContext, p: Params) -> None:
     """Rows of the (subset) cube: explicit dimension values, then the row's array."""
     cube = ctx.cube(p.str("cube"))
-    chosen = select(cube, p)
+    chosen = select(cube, p, _times(ctx, cube, p))
     limit = p.int("limit_filter")
     total = int(np.prod([len(chosen.get(d.name, d.values)) for d in cube.explicit_dims]))
     shown_rows = _limit_rows(cube, chosen, limit)
@@ -218,6 +226,15 @@ def explorecube(ctx: OpContext, p: Params) -> None:
     )
     if p.yes("export_metadata"):
         _describe(ctx, cube)
+
+
+def _times(ctx: OpContext, cube: Cube, p: Params) -> dict[str, TimeInfo]:
+    """The time facts of the cube's time dimensions, unless time_filter=no."""
+    if p.spec.param("time_filter") is None or p.str("time_filter") == "no":
+        return {}
+    container = ctx.store.container(cube.container)
+    found = {d.name: container.time_of(d.name) for d in cube.dims if d.hierarchy == "oph_time"}
+    return {name: time for name, time in found.items() if time is not None}
 
 
 def _dates(ctx: OpContext, cube: Cube, dims: list[Dim]) -> dict[str, list[str]]:

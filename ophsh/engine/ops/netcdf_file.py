@@ -29,6 +29,7 @@ __all__ = [
     "attribute_type",
     "cf_time",
     "open_nc",
+    "time_bounds",
     "time_strings",
     "variable_type",
 ]
@@ -194,3 +195,26 @@ def time_strings(values: np.ndarray, time: TimeInfo) -> list[str]:
     except (ValueError, TypeError) as err:
         raise OperatorError(f"cannot turn time values into dates: {err}") from None
     return [d.strftime("%Y-%m-%d %H:%M:%S") for d in np.atleast_1d(dates)]
+
+
+def time_bounds(part: str, time: TimeInfo) -> tuple[float, float] | None:
+    """The time values of a date filter "DATE" or "DATE_DATE" (dates as YYYY-MM-DD, optionally
+    with hh:mm[:ss]); None when ``part`` holds no date, so it is read as numbers."""
+    texts = part.strip().split("_")
+    if len(texts) > 2 or not all(_DATE.fullmatch(t.strip()) for t in texts):
+        return None
+    import cftime
+
+    units, factor = cf_units(time)
+    calendar = {"no_leap": "noleap", "user_defined": "standard"}.get(time.calendar, time.calendar)
+    values = []
+    for text in texts:
+        y, mo, d, h, mi, s = (int(v) if v else 0 for v in _DATE.fullmatch(text.strip()).groups())
+        try:
+            date = cftime.datetime(y, mo, d, h, mi, s, calendar=calendar)
+            values.append(float(cftime.date2num(date, units, calendar)) / factor)
+        except (ValueError, TypeError) as err:
+            raise OperatorError(
+                f"'{text}' is not a date of the {calendar} calendar ({err})"
+            ) from None
+    return values[0], values[-1]

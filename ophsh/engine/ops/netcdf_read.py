@@ -23,6 +23,7 @@ from ophsh.engine.ops.netcdf_file import (
     attribute_items,
     cf_time,
     open_nc,
+    time_bounds,
     variable_type,
 )
 from ophsh.engine.params import Params
@@ -139,7 +140,6 @@ def plan_variable(ds: Any, measure: str, shown: str, p: Params) -> Plan:
         raise OperatorError(f"variable '{measure}' has no dimensions; there is nothing to import")
     explicit, implicit = split_dims(names, _list(p, "exp_dim"), _list(p, "imp_dim"))
     coords = {n: _coordinate(ds, n) for n in names}
-    chosen = _selection(p, names, coords)
     ordered = explicit + implicit
     hierarchies = _hierarchies(p, ordered, ds)
     concepts = _concepts(p, "exp_concept_level", explicit) + _concepts(
@@ -150,6 +150,8 @@ def plan_variable(ds: Any, measure: str, shown: str, p: Params) -> Plan:
         if hierarchy == "oph_time":
             found = cf_time(ds.variables[name]) if name in ds.variables else None
             times[name] = found or (time_args(p) if p.spec.param("calendar") else TimeInfo())
+    dated = p.spec.param("time_filter") is None or p.str("time_filter") != "no"
+    chosen = _selection(p, names, coords, times if dated else {})
     dims = []
     for k, name in enumerate(ordered):
         values = coords[name][chosen[name]]
@@ -217,8 +219,11 @@ def _coordinate(ds: Any, name: str) -> np.ndarray:
     return np.arange(1, size + 1, dtype=np.int32)
 
 
-def _selection(p: Params, names: list[str], coords: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """0-based indices to read along each dimension (subset_dims/subset_filter/subset_type)."""
+def _selection(
+    p: Params, names: list[str], coords: dict[str, np.ndarray], times: dict[str, TimeInfo]
+) -> dict[str, np.ndarray]:
+    """0-based indices to read along each dimension (subset_dims/subset_filter/subset_type);
+    coordinate filters on a time dimension may give dates."""
     chosen = {n: np.arange(len(coords[n])) for n in names}
     dims = p.list("subset_dims") if p.opt("subset_dims") else []
     filters = p.list("subset_filter") if p.str("subset_filter") not in ("all", "") else []
@@ -235,7 +240,8 @@ def _selection(p: Params, names: list[str], coords: dict[str, np.ndarray]) -> di
             offset = float(offsets[min(i, len(offsets) - 1)])
         except ValueError:
             raise ValidationError(f"offset '{offsets[i]}' must be a number") from None
-        parts = [_part(part, coords[name], name, kind, offset) for part in text.split(",")]
+        time = times.get(name)
+        parts = [_part(part, coords[name], name, kind, offset, time) for part in text.split(",")]
         picked = np.unique(np.concatenate(parts))
         if not picked.size:
             raise OperatorError(f"subset_filter '{text}' selects nothing along {name}")
@@ -243,7 +249,13 @@ def _selection(p: Params, names: list[str], coords: dict[str, np.ndarray]) -> di
     return chosen
 
 
-def _part(part: str, values: np.ndarray, name: str, kind: str, offset: float) -> np.ndarray:
+def _part(
+    part: str, values: np.ndarray, name: str, kind: str, offset: float, time: TimeInfo | None
+) -> np.ndarray:
+    dates = time_bounds(part, time) if kind == "coord" and time is not None else None
+    if dates is not None:
+        real = values.astype(np.float64)
+        return np.flatnonzero((real >= dates[0] - offset) & (real <= dates[1] + offset))
     bounds = part.strip().split(":")
     if len(bounds) > 2:
         raise ValidationError(f"subset_filter '{part}': strided ranges are not supported at import")
