@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import subprocess
+import sys
 
 import netCDF4
 import numpy as np
@@ -376,3 +378,28 @@ def test_time_filters_take_dates_at_import_and_in_subset(run, backend, tos):
         "subset_filter=45:105"  # numbers still work
     ).reply.document.output_cube
     assert np.array_equal(cube_array(backend, again), source[1:4], equal_nan=True)
+
+
+ARGS = ("--years", "1", "--grid", "30", "--format", "NETCDF3_64BIT_OFFSET")
+
+
+def test_the_command_line_imports_and_reports_a_bad_file_in_one_line(tmp_path):
+    from conftest import SCRIPTS, ophsh
+
+    made = subprocess.run(
+        [sys.executable, str(SCRIPTS / "make_climate.py"), "tos.nc", *ARGS],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    with netCDF4.Dataset(tmp_path / "tos.nc") as ds:
+        assert ds.data_model == "NETCDF3_64BIT_OFFSET"
+    done = ophsh("-e", "oph_importnc src_path=tos.nc;measure=tos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "http://localhost/ophidia/1/1" in done.stdout
+    (tmp_path / "bad.nc").write_bytes(b"CDF\x01" + bytes(60))
+    failed = ophsh("-e", "oph_importnc src_path=bad.nc;measure=tos", cwd=tmp_path)
+    assert failed.returncode != 0
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.nc" in lines[0] and "Traceback" not in failed.stderr
