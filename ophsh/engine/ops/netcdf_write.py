@@ -203,6 +203,8 @@ def _publish(
         raise OperatorError(f"'{shown(place)}' already exists", hint="add force=yes") from None
     except OSError as err:
         raise OperatorError(f"cannot write '{shown(place)}': {err.strerror or err}") from None
+    except (RuntimeError, ValueError, TypeError) as err:  # netCDF refused a name or a value
+        raise OperatorError(f"cannot write '{shown(place)}' as NetCDF: {err}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return target
