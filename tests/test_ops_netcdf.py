@@ -70,13 +70,13 @@ def test_import_keeps_values_dimensions_types_and_time(run, backend, tos):
 
 def test_exp_and_imp_dims_by_name_reorder_the_array(run, backend, tos):
     pid = run(
-        "oph_importnc2 src_path=tos.nc;measure=tos;exp_dim=lat|lon;imp_dim=time"
+        "oph_importnc2 src_path=tos.nc;measure=tos;exp_dim=lat|lon;imp_dim=time;imp_concept_level=M"
     ).reply.document.output_cube
     _, dims, _ = schema(run, pid)
-    assert [(n, r[5], r[6]) for n, r in dims.items()] == [
-        ("lat", "no", "1"),
-        ("lon", "no", "2"),
-        ("time", "yes", "1"),
+    assert [(n, r[4], r[5], r[6]) for n, r in dims.items()] == [
+        ("lat", "c", "no", "1"),
+        ("lon", "c", "no", "2"),
+        ("time", "M", "yes", "1"),
     ]
     source = xr.open_dataset(tos).tos.transpose("lat", "lon", "time").values
     assert np.array_equal(cube_array(backend, pid), source, equal_nan=True)
