@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from factories import raw_frame, write_fits
+from make_climate import make_climate
 
 REFUSED = {
     # alias -> the clear refusal it meets here: nothing to act on, or an operator the
     # embedded store does not run
     "kill": "workflow 1 is not running in this session",
     "repeat": "container or folder 'c' already exists",  # workflow 1 made it
-    "ncdump": "oph_explorenc is not available in the embedded store",
 }
 
 
@@ -19,6 +19,7 @@ def ready(shell, run, tmp_path):
     """A container with one cube, a folder and a directory, for the aliases to act on."""
     data, cards = raw_frame()
     write_fits(tmp_path / "data" / "f.fits", data, **cards)
+    make_climate(tmp_path / "data" / "f.nc", years=1, grid=30)
     (tmp_path / "data" / "dir").mkdir()
     run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
     run("oph_importfits src_path=f.fits;container=c")

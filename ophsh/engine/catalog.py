@@ -18,9 +18,20 @@ from pathlib import Path
 
 from ophsh.errors import StoreError, StoreFull
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "name_taken", "now"]
+__all__ = ["SCHEMA_VERSION", "TIME_COLUMNS", "Catalog", "migrate", "name_taken", "now"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+
+# The time facts of a dimension (Ophidia's oph_time hierarchy), kept per container dimension.
+TIME_COLUMNS = ("base_time", "units", "calendar", "month_lengths", "leap_year", "leap_month")
+
+# What turns a store of one schema version into the next.
+_MIGRATIONS = {
+    "1": [
+        f"ALTER TABLE container_dims ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+        for column in TIME_COLUMNS
+    ],
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +61,9 @@ CREATE TABLE IF NOT EXISTS containers (
 CREATE TABLE IF NOT EXISTS container_dims (
     container INTEGER NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
     pos INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, hierarchy TEXT NOT NULL,
+    base_time TEXT NOT NULL DEFAULT '', units TEXT NOT NULL DEFAULT '',
+    calendar TEXT NOT NULL DEFAULT '', month_lengths TEXT NOT NULL DEFAULT '',
+    leap_year TEXT NOT NULL DEFAULT '', leap_month TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (container, name));
 CREATE TABLE IF NOT EXISTS cubes (
     id INTEGER PRIMARY KEY AUTOINCREMENT, container INTEGER NOT NULL REFERENCES containers(id),
@@ -99,6 +113,20 @@ def _translated(path: Path) -> Iterator[None]:
             f"the store's catalog ({path.name}) is damaged: {err}",
             hint="restore it from a backup, or start a new store with --store",
         ) from err
+
+
+def migrate(db: sqlite3.Connection, version: str) -> bool:
+    """Bring a store made with schema ``version`` up to SCHEMA_VERSION inside the write
+    transaction ``db``; False when the version is unknown (a newer ophsh made the store)."""
+    while version != SCHEMA_VERSION:
+        steps = _MIGRATIONS.get(version)
+        if steps is None:
+            return False
+        for statement in steps:
+            db.execute(statement)
+        version = str(int(version) + 1)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+    return True
 
 
 def name_taken(

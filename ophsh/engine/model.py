@@ -15,6 +15,7 @@ __all__ = [
     "Cube",
     "Dim",
     "PidParts",
+    "TimeInfo",
     "dtype_of",
     "measure_type_of",
     "parse_pid",
@@ -72,6 +73,19 @@ class Dim:
 
 
 @dataclass(frozen=True)
+class TimeInfo:
+    """What makes a dimension a time axis (Ophidia's oph_time hierarchy): values count
+    ``units`` (s, m, h, 3, 6 or d, as in Ophidia) from ``base_time`` in ``calendar``."""
+
+    base_time: str = "1900-01-01 00:00:00"
+    units: str = "d"
+    calendar: str = "standard"
+    month_lengths: str = "31,28,31,30,31,30,31,31,30,31,30,31"
+    leap_year: str = "0"
+    leap_month: str = "2"
+
+
+@dataclass(frozen=True)
 class Container:
     id: int
     folder: int
@@ -80,6 +94,7 @@ class Container:
     vocabulary: str
     dims: tuple[tuple[str, str, str], ...]  # (name, type, hierarchy)
     web_server: str
+    times: tuple[tuple[str, TimeInfo], ...] = ()  # the time facts of oph_time dimensions
 
     @property
     def pid(self) -> str:
@@ -90,6 +105,10 @@ class Container:
             if dname == name:
                 return dtype
         return None
+
+    def time_of(self, name: str) -> TimeInfo | None:
+        """The time facts of dimension ``name``, when it is a time axis."""
+        return dict(self.times).get(name)
 
 
 @dataclass(frozen=True)

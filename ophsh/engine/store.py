@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from ophsh.engine.arrays import ArrayFiles, Staged, load
-from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, name_taken, now
+from ophsh.engine.catalog import SCHEMA_VERSION, TIME_COLUMNS, Catalog, migrate, name_taken, now
 from ophsh.engine.metadata import MetadataItem, MetadataTable
-from ophsh.engine.model import Container, Cube, Dim, parse_pid
+from ophsh.engine.model import Container, Cube, Dim, TimeInfo, parse_pid
 from ophsh.errors import NotFoundError, OperatorError, StoreError
 
 __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
@@ -87,7 +87,7 @@ class Store:
                 ws = web_server or DEFAULT_WEB_SERVER
                 db.execute("INSERT INTO meta VALUES ('web_server', ?)", (ws.rstrip("/"),))
                 db.execute("INSERT INTO meta VALUES ('created', ?)", (now(),))
-            elif version != SCHEMA_VERSION:
+            elif version != SCHEMA_VERSION and not migrate(db, version):
                 raise StoreError(f"{root} was made by another ophsh version (schema {version})")
         store = cls(
             root, catalog, ArrayFiles(root, fsync=fsync), catalog.get_meta("web_server") or ""
@@ -151,8 +151,7 @@ class Store:
 
     def _container(self, row) -> Container:
         dims = self.catalog.query(
-            "SELECT name, type, hierarchy FROM container_dims WHERE container = ? ORDER BY pos",
-            (row["id"],),
+            "SELECT * FROM container_dims WHERE container = ? ORDER BY pos", (row["id"],)
         )
         return Container(
             id=row["id"],
@@ -162,6 +161,9 @@ class Store:
             vocabulary=row["vocabulary"],
             dims=tuple((d["name"], d["type"], d["hierarchy"]) for d in dims),
             web_server=self.web_server,
+            times=tuple(
+                (d["name"], TimeInfo(*(d[c] for c in TIME_COLUMNS))) for d in dims if d["units"]
+            ),
         )
 
     def create_container(
@@ -172,7 +174,10 @@ class Store:
         *,
         description: str = "",
         vocabulary: str = "CF",
+        times: Mapping[str, TimeInfo] | None = None,
     ) -> Container:
+        """A new container declaring ``dims`` (name, type, hierarchy); ``times`` gives the time
+        facts of its oph_time dimensions."""
         with self.catalog.write() as db:
             if name_taken(db, folder, name):
                 raise OperatorError(f"container or folder '{name}' already exists here")
@@ -182,20 +187,30 @@ class Store:
                 (folder, name, description, vocabulary, now()),
             )
             cid = cur.lastrowid
-            db.executemany(
-                "INSERT INTO container_dims VALUES (?, ?, ?, ?, ?)",
-                [(cid, i, n, t, h) for i, (n, t, h) in enumerate(dims)],
-            )
+            _insert_dims(db, cid, 0, dims, times or {}, keep_existing=False)
         return self.container(cid)
 
     def add_container_dims(
-        self, container: Container, dims: Iterable[tuple[str, str, str]]
+        self,
+        container: Container,
+        dims: Iterable[tuple[str, str, str]],
+        times: Mapping[str, TimeInfo] | None = None,
     ) -> None:
         with self.catalog.write() as db:
-            start = len(container.dims)
+            _insert_dims(
+                db, container.id, len(container.dims), dims, times or {}, keep_existing=True
+            )
+
+    def record_times(self, container: Container, times: Mapping[str, TimeInfo]) -> None:
+        """Make declared dimensions without time facts time axes with the facts in ``times``."""
+        sets = ", ".join(["hierarchy = 'oph_time'", *(f"{c} = ?" for c in TIME_COLUMNS)])
+        with self.catalog.write() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO container_dims VALUES (?, ?, ?, ?, ?)",
-                [(container.id, start + i, n, t, h) for i, (n, t, h) in enumerate(dims)],
+                f"UPDATE container_dims SET {sets} WHERE container = ? AND name = ? AND units = ''",
+                [
+                    (*(getattr(t, c) for c in TIME_COLUMNS), container.id, name)
+                    for name, t in times.items()
+                ],
             )
 
     def move_container(self, container: Container, folder: int, name: str) -> None:
@@ -401,6 +416,28 @@ def _damage_of(cube: Cube) -> Iterator[None]:
             f"cube {cube.pid} cannot be read: {err.message}",
             hint="delete it (oph_delete) and make it again",
         ) from err
+
+
+def _insert_dims(
+    db,
+    container: int,
+    start: int,
+    dims: Iterable[tuple[str, str, str]],
+    times: Mapping[str, TimeInfo],
+    *,
+    keep_existing: bool,
+) -> None:
+    """Declare dimensions of a container from position ``start`` on; with ``keep_existing`` a
+    name it declares already is left as it is."""
+    columns = ", ".join(("container", "pos", "name", "type", "hierarchy", *TIME_COLUMNS))
+    rows = []
+    for i, (name, kind, hierarchy) in enumerate(dims):
+        time = times.get(name)
+        facts = tuple(getattr(time, c) for c in TIME_COLUMNS) if time else ("",) * 6
+        rows.append((container, start + i, name, kind, hierarchy, *facts))
+    verb = "INSERT OR IGNORE" if keep_existing else "INSERT"
+    marks = ", ".join("?" * (5 + len(TIME_COLUMNS)))
+    db.executemany(f"{verb} INTO container_dims ({columns}) VALUES ({marks})", rows)
 
 
 def _pack(values: np.ndarray | None) -> bytes | None:

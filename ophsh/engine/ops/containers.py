@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.model import MEASURE_DTYPES
+from ophsh.engine.model import MEASURE_DTYPES, TimeInfo
 from ophsh.engine.params import Params
 from ophsh.errors import ValidationError
 
@@ -34,6 +34,9 @@ def createcontainer(ctx: OpContext, p: Params) -> None:
         if t not in MEASURE_DTYPES:
             raise ValidationError(f"dim_type '{t}' is not one of {', '.join(MEASURE_DTYPES)}")
     hierarchies = _per_dim(p, "hierarchy", len(dims))
+    timed = [d for d, h in zip(dims, hierarchies, strict=True) if h.lower() == "oph_time"]
+    if len(timed) > 1:
+        raise ValidationError("only one dimension may have the oph_time hierarchy")
     folder = ctx.tree.folder(ctx.cwd)
     container = ctx.store.create_container(
         folder.id,
@@ -41,8 +44,28 @@ def createcontainer(ctx: OpContext, p: Params) -> None:
         zip(dims, types, hierarchies, strict=False),
         description=p.opt("description") or "",
         vocabulary=p.str("vocabulary"),
+        times={d: time_args(p) for d in timed},
     )
     ctx.doc.add_text("createcontainer", "Output Container", container.pid)
+
+
+def time_args(p: Params) -> TimeInfo:
+    """The time facts given as base_time, units, calendar, month_lengths, leap_year and
+    leap_month (Ophidia's defaults where absent)."""
+    lengths = p.str("month_lengths")
+    parts = lengths.split(",")
+    if len(parts) != 12 or not all(v.strip().isdigit() and 0 < int(v) <= 31 for v in parts):
+        raise ValidationError(
+            f"month_lengths '{lengths}' must give 12 day counts", param="month_lengths"
+        )
+    return TimeInfo(
+        base_time=p.str("base_time"),
+        units=p.str("units"),
+        calendar=p.str("calendar"),
+        month_lengths=lengths,
+        leap_year=str(p.int("leap_year")),
+        leap_month=str(p.int("leap_month")),
+    )
 
 
 def deletecontainer(ctx: OpContext, p: Params) -> None:
@@ -98,7 +121,20 @@ def containerschema(ctx: OpContext, p: Params) -> None:
         columns,
         ("string",) * len(columns),
         [
-            [name, kind, hierarchy, "", "", "", "", "", ""]
+            [name, kind, hierarchy, *_time_cells(container.time_of(name))]
             for name, kind, hierarchy in container.dims
         ],
     )
+
+
+def _time_cells(time: TimeInfo | None) -> list[str]:
+    if time is None:
+        return [""] * 6
+    return [
+        time.base_time,
+        time.calendar,
+        time.units,
+        time.leap_month,
+        time.leap_year,
+        time.month_lengths,
+    ]

@@ -7,6 +7,7 @@ import numpy as np
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim
+from ophsh.engine.ops.netcdf_file import time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -125,15 +126,21 @@ def cubeschema(ctx: OpContext, p: Params) -> None:
             ],
         )
     if level in (1, 2):
+        container = ctx.store.container(cube.container)
         for d in _schema_order(dims):
             if d.collapsed:
                 continue
+            time = container.time_of(d.name) if p.yes("show_time") else None
+            if time is not None and d.hierarchy == "oph_time":  # values as dates
+                kind, values = "string", time_strings(d.values, time)
+            else:
+                kind, values = d.type, [_value(v) for v in d.values]
             ctx.doc.add_grid(
                 "cubeschema_dimvalues",
                 d.name,
                 ("INDEX", "VALUE"),
-                ("long", d.type),
-                [[i + 1, _value(v)] for i, v in enumerate(d.values)],
+                ("long", kind),
+                [[i + 1, v] for i, v in enumerate(values)],
             )
 
 

@@ -9,7 +9,8 @@ import itertools
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.model import Cube, Dim, dtype_of
+from ophsh.engine.model import Cube, Dim, TimeInfo, dtype_of
+from ophsh.engine.ops.netcdf_file import time_bounds, time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -51,8 +52,11 @@ def _index_part(part: str, size: int, name: str) -> np.ndarray:
     return np.arange(lo - 1, hi, step)
 
 
-def _coord_part(part: str, dim: Dim, offset: float) -> np.ndarray:
+def _coord_part(part: str, dim: Dim, offset: float, time: TimeInfo | None) -> np.ndarray:
     values = np.asarray(dim.values, dtype=np.float64)
+    dates = time_bounds(part, time) if time is not None else None
+    if dates is not None:  # DATE or DATE_DATE on a time dimension
+        return np.flatnonzero((values >= dates[0] - offset) & (values <= dates[1] + offset))
     bounds = part.split(":")
     try:
         lo, hi = float(bounds[0]), float(bounds[-1])
@@ -63,8 +67,11 @@ def _coord_part(part: str, dim: Dim, offset: float) -> np.ndarray:
     return np.flatnonzero((values >= lo - offset) & (values <= hi + offset))
 
 
-def select(cube: Cube, p: Params) -> dict[str, np.ndarray]:
-    """0-based indices chosen along each dimension named in subset_dims (others: all)."""
+def select(
+    cube: Cube, p: Params, times: dict[str, TimeInfo] | None = None
+) -> dict[str, np.ndarray]:
+    """0-based indices chosen along each dimension named in subset_dims (others: all);
+    coordinate filters on the time dimensions in ``times`` may give dates."""
     names = p.list("subset_dims") if p.opt("subset_dims") else []
     texts = p.list("subset_filter") if p.str("subset_filter") not in ("all", "") else []
     if len(names) != len(texts):
@@ -82,7 +89,9 @@ def select(cube: Cube, p: Params) -> dict[str, np.ndarray]:
         kind = kinds[i] if i < len(kinds) else kinds[-1]
         offset = offsets[i] if i < len(offsets) else offsets[-1]
         parts = [
-            _coord_part(part, dim, offset) if kind == "coord" else _index_part(part, dim.size, name)
+            _coord_part(part, dim, offset, (times or {}).get(name))
+            if kind == "coord"
+            else _index_part(part, dim.size, name)
             for part in text.split(",")
         ]
         picked = np.unique(np.concatenate(parts))
@@ -119,7 +128,7 @@ def _subset_dims(cube: Cube, chosen: dict[str, np.ndarray]) -> list[Dim]:
 def subset(ctx: OpContext, p: Params) -> None:
     """A new cube holding the chosen index or coordinate ranges."""
     cube = ctx.cube(p.str("cube"))
-    chosen = select(cube, p)
+    chosen = select(cube, p, _times(ctx, cube, p))
     ctx.derive(
         cube,
         dims=_subset_dims(cube, chosen),
@@ -148,7 +157,7 @@ def _encode(values: np.ndarray, kind: str) -> str:
 def explorecube(ctx: OpContext, p: Params) -> None:
     """Rows of the (subset) cube: explicit dimension values, then the row's array."""
     cube = ctx.cube(p.str("cube"))
-    chosen = select(cube, p)
+    chosen = select(cube, p, _times(ctx, cube, p))
     limit = p.int("limit_filter")
     total = int(np.prod([len(chosen.get(d.name, d.values)) for d in cube.explicit_dims]))
     shown_rows = _limit_rows(cube, chosen, limit)
@@ -157,10 +166,20 @@ def explorecube(ctx: OpContext, p: Params) -> None:
     explicit = [d for d in sorted(dims, key=lambda d: d.level) if d.explicit]
     reduced = [d for d in cube.dims if d.explicit and d.collapsed]
     show_id, show_index, b64 = p.yes("show_id"), p.yes("show_index"), p.yes("base64")
+    dates = _dates(ctx, cube, dims) if p.yes("show_time") else {}
     kind = cube.measure_type
+
+    def cell(d: Dim, k: int, value) -> str:
+        if d.name in dates:
+            return dates[d.name][k]
+        return _encode(value, d.type) if b64 else format_value(value, d.type)
+
+    def cell_type(d: Dim) -> str:
+        return "string" if d.name in dates else d.type
+
     columns = [("ID", "long")] if show_id else []
     for d in explicit:
-        columns.append((d.name, d.type))
+        columns.append((d.name, cell_type(d)))
         if show_index:
             columns.append((f"INDEX OF {d.name}", "long"))
     columns += [(d.name, "string") for d in reduced]
@@ -175,8 +194,7 @@ def explorecube(ctx: OpContext, p: Params) -> None:
         if show_id:
             row.append(str(int(np.ravel_multi_index(original, full)) + 1 if full else 1))
         for k, d in enumerate(explicit):
-            value = np.asarray(d.values)[position[k]]
-            row.append(_encode(value, d.type) if b64 else format_value(value, d.type))
+            row.append(cell(d, position[k], np.asarray(d.values)[position[k]]))
             if show_index:
                 row.append(str(original[k] + 1))
         row.extend("ALL" for _ in reduced)
@@ -190,16 +208,14 @@ def explorecube(ctx: OpContext, p: Params) -> None:
     if p.int("level") == 2:
         for d in explicit + [d for d in dims if not d.explicit]:
             index = shown_rows.get(d.name, np.arange(d.size))
-            values = np.asarray(d.values)
             ctx.doc.add_grid(
                 "explorecube_dimvalues",
                 d.name,
                 ["INDEX", "VALUE"] if show_index else ["VALUE"],
-                ["long", d.type] if show_index else [d.type],
+                ["long", cell_type(d)] if show_index else [cell_type(d)],
                 [
-                    ([str(int(i) + 1)] if show_index else [])
-                    + [_encode(v, d.type) if b64 else format_value(v, d.type)]
-                    for i, v in zip(index, values, strict=True)
+                    ([str(int(i) + 1)] if show_index else []) + [cell(d, k, v)]
+                    for k, (i, v) in enumerate(zip(index, np.asarray(d.values), strict=True))
                 ],
             )
     shown = len(rows)
@@ -207,4 +223,56 @@ def explorecube(ctx: OpContext, p: Params) -> None:
         "explorecube_summary",
         "Summary",
         f"Selected {shown} row{'' if shown == 1 else 's'} out of {max(total, 1)}",
+    )
+    if p.yes("export_metadata"):
+        _describe(ctx, cube)
+
+
+def _times(ctx: OpContext, cube: Cube, p: Params) -> dict[str, TimeInfo]:
+    """The time facts of the cube's time dimensions, unless time_filter=no."""
+    if p.spec.param("time_filter") is None or p.str("time_filter") == "no":
+        return {}
+    container = ctx.store.container(cube.container)
+    found = {d.name: container.time_of(d.name) for d in cube.dims if d.hierarchy == "oph_time"}
+    return {name: time for name, time in found.items() if time is not None}
+
+
+def _dates(ctx: OpContext, cube: Cube, dims: list[Dim]) -> dict[str, list[str]]:
+    """Dates of the values of the cube's time dimensions (show_time=yes)."""
+    container = ctx.store.container(cube.container)
+    found: dict[str, list[str]] = {}
+    for d in dims:
+        time: TimeInfo | None = container.time_of(d.name)
+        if d.hierarchy == "oph_time" and time is not None:
+            found[d.name] = time_strings(np.asarray(d.values), time)
+    return found
+
+
+def _describe(ctx: OpContext, cube: Cube) -> None:
+    """export_metadata=yes: the cube's dimensions and metadata, as Ophidia adds them."""
+    ctx.doc.add_grid(
+        "explorecube_diminfo",
+        "Dimension Information",
+        ("NAME", "TYPE", "SIZE", "HIERARCHY", "CONCEPT LEVEL", "ARRAY", "LEVEL", "LATTICE NAME"),
+        ("string", "string", "int", "string", "string", "string", "int", "string"),
+        [
+            [
+                d.name,
+                d.type,
+                "ALL" if d.collapsed else str(d.size),
+                d.hierarchy,
+                d.concept_level,
+                "no" if d.explicit else "yes",
+                str(d.level),
+                "-",
+            ]
+            for d in sorted(cube.dims, key=lambda d: (not d.explicit, d.level))
+        ],
+    )
+    ctx.doc.add_grid(
+        "explorecube_metadata",
+        "Metadata List",
+        ("Variable", "Key", "Type", "Value"),
+        ("string",) * 4,
+        [[m.variable, m.key, m.type, m.value] for m in ctx.store.metadata.items(cube.id)],
     )

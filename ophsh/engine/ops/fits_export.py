@@ -10,18 +10,16 @@ written aside and named in one step; an existing file is replaced only with ``fo
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import secrets
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.exports import publish
 from ophsh.engine.kernels import blocks
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.fits import FITS_SUFFIXES, STRUCTURAL_KEYS
@@ -34,9 +32,6 @@ if TYPE_CHECKING:  # astropy is imported where it is used: it doubles the shell'
 
 __all__ = ["exportfits"]
 
-# An export is written aside under this prefix (hidden from oph_fs ls) with its writer's pid.
-_TMP_PREFIX = ".ophsh-export-"
-_TMP_NAME = re.compile(r"^\.ophsh-export-(\d{1,9})-[0-9a-f]+\.fits$")
 BLOCK = 2880  # bytes in a FITS block
 # How each stored type is written: BITPIX, BZERO, and the type of the numbers in the file.
 _LAYOUTS = {
@@ -96,7 +91,17 @@ def exportfits(ctx: OpContext, p: Params) -> None:
         _metadata_cards(ctx, cube, cards)
     for line in cube.provenance.splitlines():
         cards.add_history(f"ophsh: {line}")
-    target = _publish(directory, name, lambda fh: _write_image(ctx, cube, cards, fh), force, place)
+
+    def write(tmp: Path) -> None:
+        from astropy.io.fits.verify import VerifyWarning
+
+        with open(tmp, "wb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore", VerifyWarning)
+            _write_image(ctx, cube, cards, fh)
+
+    target = publish(
+        directory, name, write, force=force, place=place, kind="FITS", sync=ctx.settings.fsync
+    )
     shown_target = ctx.paths.to_virtual(target) if path else str(target)
     ctx.doc.add_text("exportfits", "Output File", shown_target)
 
@@ -205,77 +210,3 @@ def _card_value(kind: str, text: str):
     if text in ("T", "F"):
         return text == "T"
     return text
-
-
-def _publish(
-    directory: Path, name: str, write: Callable[[BinaryIO], None], force: bool, place: str
-) -> Path:
-    """Write the file aside in ``directory`` with ``write`` and give it its name in one step
-    (replacing an existing file only when ``force``); failures name ``place``, the path the
-    user gave."""
-    from astropy.io.fits.verify import VerifyWarning
-
-    if "\0" in name:
-        raise OperatorError(f"the file name '{shown(name)}' contains a NUL character")
-    target = directory / name
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        if target.is_dir():
-            raise OperatorError(f"'{shown(place)}' is a directory, not a FITS file")
-        if target.exists() and not force:
-            raise OperatorError(f"'{shown(place)}' already exists", hint="add force=yes")
-        _sweep(directory)
-        tmp = directory / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.fits"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-    except OSError as err:
-        raise OperatorError(f"cannot write '{shown(place)}': {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh, warnings.catch_warnings():
-            warnings.simplefilter("ignore", VerifyWarning)
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, target)
-        else:
-            os.link(tmp, target)  # fails, rather than replace, if the name was taken meanwhile
-    except FileExistsError:
-        raise OperatorError(f"'{shown(place)}' already exists", hint="add force=yes") from None
-    except OSError as err:
-        raise OperatorError(f"cannot write '{shown(place)}': {err.strerror}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def _sweep(directory: Path) -> None:
-    """Remove the temporary files of exports whose writing process has ended."""
-    for entry in directory.glob(f"{_TMP_PREFIX}*.fits"):
-        match = _TMP_NAME.match(entry.name)
-        try:
-            if match and not _writing(int(match[1]), entry.stat().st_mtime):
-                entry.unlink()
-        except FileNotFoundError:
-            continue  # removed meanwhile: renamed by its writer, or swept by another export
-
-
-def _writing(pid: int, mtime: float) -> bool:
-    """Whether process ``pid`` may still be writing a file last written at ``mtime`` (alive,
-    and not a newer process that got the same number)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, ValueError, IndexError, StopIteration):
-        return True  # no /proc: trust the number
-    started = boot + ticks / os.sysconf("SC_CLK_TCK")
-    return mtime >= started - 1

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Write a small CMIP-like sea surface temperature file: tos(time, lat, lon), float32 in degC.
+
+Monthly means (mid-month steps, days since 1850-01-01) in a 360_day calendar, on a regular
+grid of --grid degrees; land cells hold the _FillValue (1e20). Values are a smooth function of
+latitude, season and a seeded noise, so tests can generate the same file every time.
+
+    python scripts/make_climate.py tos.nc --years 2 --grid 10 --format NETCDF3_CLASSIC
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+FILL = np.float32(1e20)
+FORMATS = ("NETCDF4", "NETCDF4_CLASSIC", "NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET")
+
+
+def land(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """A crude land mask (True = land): two blocky continents and the poles."""
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    west = (lo >= 240) & (lo <= 310) & (la >= -50) & (la <= 60)
+    east = (lo >= 0) & (lo <= 140) & (la >= -30) & (la <= 70)
+    return west | east | (np.abs(la) > 75)
+
+
+def make_climate(
+    out: Path | str,
+    *,
+    years: int = 2,
+    grid: float = 10.0,
+    fmt: str = "NETCDF4",
+    seed: int = 0,
+    start_year: int = 0,
+) -> Path:
+    """Write the file and return its path; ``start_year`` shifts the first month (years after
+    1850), so several files can form a series."""
+    import netCDF4
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lat = np.arange(-90 + grid / 2, 90, grid, dtype=np.float32)
+    lon = np.arange(grid / 2, 360, grid, dtype=np.float32)
+    months = 12 * years
+    time = (start_year * 360 + 15 + 30 * np.arange(months)).astype(np.float64)
+    season = np.cos(2 * np.pi * (np.arange(months) % 12) / 12)[:, None, None]
+    base = 28 * np.cos(np.deg2rad(lat))[None, :, None] - 2
+    rng = np.random.default_rng(seed)
+    tos = base + 3 * season * np.sign(lat)[None, :, None] + rng.normal(0, 0.3, (months, 1, 1))
+    tos = np.broadcast_to(tos, (months, len(lat), len(lon))).astype(np.float32)
+    tos = np.where(land(lat, lon)[None], FILL, tos).astype(np.float32)
+    with netCDF4.Dataset(out, "w", format=fmt) as ds:
+        ds.Conventions = "CF-1.7"
+        ds.title = "Synthetic sea surface temperature"
+        ds.institution = "ophsh tests"
+        ds.source = "scripts/make_climate.py"
+        ds.frequency = "mon"
+        ds.createDimension("time", None)
+        ds.createDimension("lat", len(lat))
+        ds.createDimension("lon", len(lon))
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units = "days since 1850-01-01 00:00:00"
+        t.calendar = "360_day"
+        t.axis = "T"
+        t.standard_name = "time"
+        t.long_name = "time"
+        t[:] = time
+        for name, values, axis, units, long in (
+            ("lat", lat, "Y", "degrees_north", "latitude"),
+            ("lon", lon, "X", "degrees_east", "longitude"),
+        ):
+            v = ds.createVariable(name, "f4", (name,))
+            v.units, v.axis, v.standard_name, v.long_name = units, axis, long, long
+            v[:] = values
+        v = ds.createVariable("tos", "f4", ("time", "lat", "lon"), fill_value=FILL)
+        v.standard_name = "sea_surface_temperature"
+        v.long_name = "Sea Surface Temperature"
+        v.units = "degC"
+        v.missing_value = FILL
+        v.cell_methods = "time: mean"
+        v.set_auto_maskandscale(False)
+        v[:] = tos
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="the NetCDF file to write")
+    parser.add_argument("--years", type=int, default=2, help="years of monthly steps (2)")
+    parser.add_argument("--grid", type=float, default=10.0, help="grid step in degrees (10)")
+    parser.add_argument("--format", choices=FORMATS, default="NETCDF4", help="file format")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
+    parser.add_argument("--start-year", type=int, default=0, help="years after 1850 (0)")
+    args = parser.parse_args(argv)
+    path = make_climate(
+        args.out,
+        years=args.years,
+        grid=args.grid,
+        fmt=args.format,
+        seed=args.seed,
+        start_year=args.start_year,
+    )
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
