@@ -279,7 +279,7 @@ def test_createcontainer_keeps_time_facts_and_old_stores_are_migrated(run, store
         assert store.catalog.get_meta("schema") == "2"
         rows = store.catalog.query("SELECT name, calendar FROM container_dims ORDER BY pos")
         assert [tuple(r) for r in rows] == [("time", ""), ("lat", "")]  # facts lost with the drop
-        made = store.create_container(1, "again", [("t", "double", "oph_time")], times={"t": TIME})
+        made = store.containers.create(1, "again", [("t", "double", "oph_time")], times={"t": TIME})
         assert made.time_of("t") == TIME
     finally:
         store.close()

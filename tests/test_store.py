@@ -26,7 +26,7 @@ def make_container(store: Store):
         with store.catalog.write() as db:
             db.execute("INSERT INTO folders (parent, name) VALUES (NULL, 'root')")
         root = store.catalog.one("SELECT id FROM folders WHERE parent IS NULL")
-    return store.create_container(root["id"], f"c{threading.get_ident()}", [("y", "int", "b")])
+    return store.containers.create(root["id"], f"c{threading.get_ident()}", [("y", "int", "b")])
 
 
 def test_a_cube_and_its_array_appear_together(tmp_path):

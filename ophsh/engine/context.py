@@ -104,7 +104,7 @@ class OpContext:
             parts = name.rstrip("/").rsplit("/", 1)
             if not parts[-1].isdigit() or parts[0] != self.store.web_server:
                 raise NotFoundError(f"'{name}' is not a container PID of this store")
-            found = self.store.container(int(parts[-1]))
+            found = self.store.containers.by_id(int(parts[-1]))
             if not self.may_see(found.folder):
                 raise NotFoundError(f"container {name} does not exist")
             return found
@@ -252,7 +252,11 @@ class OpContext:
     ) -> Cube:
         """A cube computed from ``source``, as Ophidia makes them: one level up, in the
         source's container unless ``container`` names another, with the source's metadata."""
-        target = self.container(container) if container else self.store.container(source.container)
+        target = (
+            self.container(container)
+            if container
+            else self.store.containers.by_id(source.container)
+        )
         return self.make_cube(
             container=target,
             measure=measure or source.measure,

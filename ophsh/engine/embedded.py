@@ -84,7 +84,7 @@ class EmbeddedBackend:
         if tree is None:
             return []
         folder = tree.folder(where.cwd or "/")
-        return [Entry(c.name, c.description) for c in self.store.containers_in(folder.id)]
+        return [Entry(c.name, c.description) for c in self.store.containers.in_folder(folder.id)]
 
     def folders(self, where: Context) -> list[Entry]:
         tree = self._tree(where)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ophsh.engine.arrays import ArrayFiles, Staged, load
-from ophsh.engine.catalog import SCHEMA_VERSION, TIME_COLUMNS, Catalog, migrate, name_taken, now
+from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, migrate, now
+from ophsh.engine.containers import ContainerTable
 from ophsh.engine.metadata import MetadataItem, MetadataTable
-from ophsh.engine.model import Container, Cube, Dim, TimeInfo, parse_pid
-from ophsh.errors import NotFoundError, OperatorError, StoreError
+from ophsh.engine.model import Container, Cube, Dim, parse_pid
+from ophsh.errors import NotFoundError, StoreError
 
 __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
 
@@ -61,6 +62,7 @@ class Store:
         self.arrays = arrays
         self.web_server = web_server
         self.metadata = MetadataTable(catalog)
+        self.containers = ContainerTable(catalog, arrays, web_server)
 
     @classmethod
     def open(cls, root: Path | str, *, web_server: str | None = None, fsync: bool = False) -> Store:
@@ -129,115 +131,6 @@ class Store:
 
     def close(self) -> None:
         self.catalog.close()
-
-    # -- containers -----------------------------------------------------------------------
-    def container(self, container_id: int) -> Container:
-        row = self.catalog.one("SELECT * FROM containers WHERE id = ?", (container_id,))
-        if row is None:
-            raise NotFoundError(f"container {container_id} does not exist")
-        return self._container(row)
-
-    def container_named(self, folder: int, name: str) -> Container | None:
-        row = self.catalog.one(
-            "SELECT * FROM containers WHERE folder = ? AND name = ?", (folder, name)
-        )
-        return self._container(row) if row else None
-
-    def containers_in(self, folder: int) -> list[Container]:
-        rows = self.catalog.query(
-            "SELECT * FROM containers WHERE folder = ? ORDER BY name", (folder,)
-        )
-        return [self._container(r) for r in rows]
-
-    def _container(self, row) -> Container:
-        dims = self.catalog.query(
-            "SELECT * FROM container_dims WHERE container = ? ORDER BY pos", (row["id"],)
-        )
-        return Container(
-            id=row["id"],
-            folder=row["folder"],
-            name=row["name"],
-            description=row["description"],
-            vocabulary=row["vocabulary"],
-            dims=tuple((d["name"], d["type"], d["hierarchy"]) for d in dims),
-            web_server=self.web_server,
-            times=tuple(
-                (d["name"], TimeInfo(*(d[c] for c in TIME_COLUMNS))) for d in dims if d["units"]
-            ),
-        )
-
-    def create_container(
-        self,
-        folder: int,
-        name: str,
-        dims: Iterable[tuple[str, str, str]],
-        *,
-        description: str = "",
-        vocabulary: str = "CF",
-        times: Mapping[str, TimeInfo] | None = None,
-    ) -> Container:
-        """A new container declaring ``dims`` (name, type, hierarchy); ``times`` gives the time
-        facts of its oph_time dimensions."""
-        with self.catalog.write() as db:
-            if name_taken(db, folder, name):
-                raise OperatorError(f"container or folder '{name}' already exists here")
-            cur = db.execute(
-                "INSERT INTO containers (folder, name, description, vocabulary, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (folder, name, description, vocabulary, now()),
-            )
-            cid = cur.lastrowid
-            _insert_dims(db, cid, 0, dims, times or {}, keep_existing=False)
-        return self.container(cid)
-
-    def add_container_dims(
-        self,
-        container: Container,
-        dims: Iterable[tuple[str, str, str]],
-        times: Mapping[str, TimeInfo] | None = None,
-    ) -> None:
-        with self.catalog.write() as db:
-            _insert_dims(
-                db, container.id, len(container.dims), dims, times or {}, keep_existing=True
-            )
-
-    def record_times(self, container: Container, times: Mapping[str, TimeInfo]) -> None:
-        """Make declared dimensions without time facts time axes with the facts in ``times``."""
-        sets = ", ".join(["hierarchy = 'oph_time'", *(f"{c} = ?" for c in TIME_COLUMNS)])
-        with self.catalog.write() as db:
-            db.executemany(
-                f"UPDATE container_dims SET {sets} WHERE container = ? AND name = ? AND units = ''",
-                [
-                    (*(getattr(t, c) for c in TIME_COLUMNS), container.id, name)
-                    for name, t in times.items()
-                ],
-            )
-
-    def move_container(self, container: Container, folder: int, name: str) -> None:
-        with self.catalog.write() as db:
-            if name_taken(db, folder, name, container=container.id):
-                raise OperatorError(f"container or folder '{name}' already exists there")
-            db.execute(
-                "UPDATE containers SET folder = ?, name = ? WHERE id = ?",
-                (folder, name, container.id),
-            )
-
-    def delete_container(self, container: Container, *, force: bool) -> list[str]:
-        """Delete a container; with ``force`` its cubes go too. Returns the deleted cube PIDs."""
-        with self.catalog.write() as db:
-            rows = db.execute(
-                "SELECT id, data_file FROM cubes WHERE container = ?", (container.id,)
-            ).fetchall()
-            if rows and not force:
-                raise OperatorError(
-                    f"container '{container.name}' still holds {len(rows)} cube(s)",
-                    hint="delete them first, or add force=yes",
-                )
-            db.executemany("DELETE FROM cubes WHERE id = ?", [(r["id"],) for r in rows])
-            db.execute("DELETE FROM containers WHERE id = ?", (container.id,))
-        for row in rows:
-            self.arrays.remove(row["data_file"])
-        return [f"{container.pid}/{r['id']}" for r in rows]
 
     # -- cubes ----------------------------------------------------------------------------
     def cube(self, cube_id: int) -> Cube:
@@ -416,28 +309,6 @@ def _damage_of(cube: Cube) -> Iterator[None]:
             f"cube {cube.pid} cannot be read: {err.message}",
             hint="delete it (oph_delete) and make it again",
         ) from err
-
-
-def _insert_dims(
-    db,
-    container: int,
-    start: int,
-    dims: Iterable[tuple[str, str, str]],
-    times: Mapping[str, TimeInfo],
-    *,
-    keep_existing: bool,
-) -> None:
-    """Declare dimensions of a container from position ``start`` on; with ``keep_existing`` a
-    name it declares already is left as it is."""
-    columns = ", ".join(("container", "pos", "name", "type", "hierarchy", *TIME_COLUMNS))
-    rows = []
-    for i, (name, kind, hierarchy) in enumerate(dims):
-        time = times.get(name)
-        facts = tuple(getattr(time, c) for c in TIME_COLUMNS) if time else ("",) * 6
-        rows.append((container, start + i, name, kind, hierarchy, *facts))
-    verb = "INSERT OR IGNORE" if keep_existing else "INSERT"
-    marks = ", ".join("?" * (5 + len(TIME_COLUMNS)))
-    db.executemany(f"{verb} INTO container_dims ({columns}) VALUES ({marks})", rows)
 
 
 def _pack(values: np.ndarray | None) -> bytes | None:

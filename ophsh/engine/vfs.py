@@ -160,7 +160,7 @@ class Tree:
         """The container called ``name`` (a bare name in cwd, or a path to it)."""
         folder_path, base = posixpath.split(name.strip())
         folder = self.folder(cwd, folder_path or None)
-        found = self.store.container_named(folder.id, base)
+        found = self.store.containers.named(folder.id, base)
         if found is None:
             where = folder.path
             raise NotFoundError(f"container '{base}' does not exist in {where}")

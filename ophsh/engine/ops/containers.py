@@ -38,7 +38,7 @@ def createcontainer(ctx: OpContext, p: Params) -> None:
     if len(timed) > 1:
         raise ValidationError("only one dimension may have the oph_time hierarchy")
     folder = ctx.tree.folder(ctx.cwd)
-    container = ctx.store.create_container(
+    container = ctx.store.containers.create(
         folder.id,
         name,
         zip(dims, types, hierarchies, strict=False),
@@ -72,7 +72,7 @@ def deletecontainer(ctx: OpContext, p: Params) -> None:
     """Delete a container; ``force=yes`` deletes the cubes it still holds."""
     pid = p.opt("container_pid")
     container = ctx.container(pid or p.str("container"))
-    ctx.store.delete_container(container, force=p.yes("force"))
+    ctx.store.containers.delete(container, force=p.yes("force"))
 
 
 def movecontainer(ctx: OpContext, p: Params) -> None:
@@ -91,7 +91,7 @@ def movecontainer(ctx: OpContext, p: Params) -> None:
         folder = tree.folder(ctx.cwd, folder_path or None)
     if not name or name in (".", ".."):
         raise ValidationError(f"'{target}' is not a valid container name", param="container")
-    ctx.store.move_container(container, folder.id, name)
+    ctx.store.containers.move(container, folder.id, name)
 
 
 def containerschema(ctx: OpContext, p: Params) -> None:

@@ -126,7 +126,7 @@ def cubeschema(ctx: OpContext, p: Params) -> None:
             ],
         )
     if level in (1, 2):
-        container = ctx.store.container(cube.container)
+        container = ctx.store.containers.by_id(cube.container)
         for d in _schema_order(dims):
             if d.collapsed:
                 continue

@@ -232,14 +232,14 @@ def _times(ctx: OpContext, cube: Cube, p: Params) -> dict[str, TimeInfo]:
     """The time facts of the cube's time dimensions, unless time_filter=no."""
     if p.spec.param("time_filter") is None or p.str("time_filter") == "no":
         return {}
-    container = ctx.store.container(cube.container)
+    container = ctx.store.containers.by_id(cube.container)
     found = {d.name: container.time_of(d.name) for d in cube.dims if d.hierarchy == "oph_time"}
     return {name: time for name, time in found.items() if time is not None}
 
 
 def _dates(ctx: OpContext, cube: Cube, dims: list[Dim]) -> dict[str, list[str]]:
     """Dates of the values of the cube's time dimensions (show_time=yes)."""
-    container = ctx.store.container(cube.container)
+    container = ctx.store.containers.by_id(cube.container)
     found: dict[str, list[str]] = {}
     for d in dims:
         time: TimeInfo | None = container.time_of(d.name)

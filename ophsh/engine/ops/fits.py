@@ -165,7 +165,7 @@ def _target_container(ctx: OpContext, p: Params, path: Path, dims: list[Dim]):
     name = p.opt("container")
     if name is None:
         folder = ctx.tree.folder(ctx.cwd)
-        return ctx.store.create_container(
+        return ctx.store.containers.create(
             folder.id, path.name.split("#", 1)[0], [(d.name, "int", "oph_base") for d in dims]
         )
     container = ctx.container(name)

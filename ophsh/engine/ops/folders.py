@@ -91,7 +91,7 @@ def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
         rows.append(_pad(["f", f"{prefix}{posixpath.basename(sub.path)}/"], width))
     if level == 0:
         return rows
-    for container in ctx.store.containers_in(current.id):
+    for container in ctx.store.containers.in_folder(current.id):
         if container_filter and not like(container.name, container_filter):
             continue
         name = f"{prefix}{container.name}"

@@ -121,7 +121,7 @@ def importnc(ctx: OpContext, p: Params) -> None:
         )
     except BaseException:
         if made:  # a container made for this cube goes with it
-            ctx.store.delete_container(ctx.store.container(container.id), force=True)
+            ctx.store.containers.delete(ctx.store.containers.by_id(container.id), force=True)
         raise
 
 
@@ -337,11 +337,11 @@ def _target_container(ctx: OpContext, p: Params, path: Path, plan: Plan) -> tupl
         container, made = ctx.container(name), False
     else:
         folder = ctx.tree.folder(ctx.cwd)
-        container = ctx.store.container_named(folder.id, name.strip("/"))
+        container = ctx.store.containers.named(folder.id, name.strip("/"))
         made = container is None
         if made:
             try:
-                container = ctx.store.create_container(
+                container = ctx.store.containers.create(
                     folder.id,
                     name.strip("/"),
                     declared,
@@ -349,15 +349,15 @@ def _target_container(ctx: OpContext, p: Params, path: Path, plan: Plan) -> tupl
                     times=plan.times,
                 )
             except OperatorError:  # a parallel import of the same request made it meanwhile
-                container, made = ctx.store.container_named(folder.id, name.strip("/")), False
+                container, made = ctx.store.containers.named(folder.id, name.strip("/")), False
                 if container is None:
                     raise
     missing = [d.name for d in plan.dims if container.dim_type(d.name) is None]
     if not missing and not made:  # a container declared without time facts learns them
         unknown = {n: t for n, t in plan.times.items() if container.time_of(n) is None}
         if unknown:
-            ctx.store.record_times(container, unknown)
-            container = ctx.store.container(container.id)
+            ctx.store.containers.record_times(container, unknown)
+            container = ctx.store.containers.by_id(container.id)
     if missing:
         raise OperatorError(
             f"container '{container.name}' does not declare dimension(s) {', '.join(missing)}",

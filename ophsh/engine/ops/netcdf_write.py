@@ -101,7 +101,7 @@ def _write(
 ) -> None:
     import netCDF4
 
-    container = ctx.store.container(cube.container)
+    container = ctx.store.containers.by_id(cube.container)
     attrs: dict[str, dict[str, object]] = {}
     for item in metadata:
         attrs.setdefault(item.variable, {})[item.key] = _value(item)
