@@ -131,3 +131,12 @@ def test_wrapped_commands_continue_on_the_next_lines(tmp_path):
     result = ophsh(str(script), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "FITS2" in result.stdout and "http://localhost/ophidia/" in result.stdout
+
+
+def test_a_file_pattern_that_matches_nothing_fails_and_says_where_it_looked(tmp_path):
+    data, cards = raw_frame()
+    write_fits(tmp_path / "raw" / "a.fits", data, **cards)
+    result = ophsh("-e", f"oph_importfits src_path=[path={tmp_path}/raw;file=*.fitz]", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no file matches file=*.fitz" in result.stderr
+    assert f"{tmp_path}/raw" in result.stderr and "*.fits" in result.stderr
