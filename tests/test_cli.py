@@ -140,3 +140,15 @@ def test_a_file_pattern_that_matches_nothing_fails_and_says_where_it_looked(tmp_
     assert result.returncode == 1
     assert "no file matches file=*.fitz" in result.stderr
     assert f"{tmp_path}/raw" in result.stderr and "*.fits" in result.stderr
+
+
+def test_setenv_variables_are_kept_with_the_store(tmp_path):
+    assert ophsh("-e", "setenv night=/data/2016-06-06", cwd=tmp_path).returncode == 0
+    assert ophsh("-e", "setenv OPH_TERM_FORMAT=compact", cwd=tmp_path).returncode == 0
+    assert ophsh("-e", "getenv night", cwd=tmp_path).stdout.strip() == "/data/2016-06-06"
+    assert "OPH_TERM_FORMAT=compact" in ophsh("-e", "env", cwd=tmp_path).stdout
+    ophsh("-e", "unsetenv night", cwd=tmp_path)
+    assert "variable night not found" in ophsh("-e", "getenv night", cwd=tmp_path).stderr
+    other = ophsh("--store", str(tmp_path / "other"), "-e", "env", cwd=tmp_path).stdout
+    assert "OPH_TERM_FORMAT=classic" in other  # another store starts afresh
+    assert "kept with the store" in ophsh("-e", "help setenv", cwd=tmp_path).stdout

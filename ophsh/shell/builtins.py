@@ -75,6 +75,7 @@ def setenv(shell: Shell, args: str) -> Outcome:
     if name not in shell.specs.variables:
         check_name(name, "variable")
     shell.state.set(name, shell.state.expand(value) if expand_now else value)
+    shell.state.keep(name)
     return Outcome(request=f"setenv {args}")
 
 
@@ -90,6 +91,7 @@ def unsetenv(shell: Shell, args: str) -> Outcome:
     if not name:
         raise ValidationError("usage: unsetenv NAME")
     shell.state.unset(name)
+    shell.state.keep(name)
     return Outcome(request=f"unsetenv {name}")
 
 

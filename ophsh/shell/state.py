@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from ophsh.backend import Reply, StartState
 from ophsh.errors import NotFoundError, ValidationError
@@ -14,6 +17,11 @@ from ophsh.syntax import substitute
 __all__ = ["ShellState", "check_name", "parse_assignment"]
 
 HIDDEN = frozenset({"OPH_PASSWD"})
+# Not kept across restarts: the backend resumes the first four, the others are secrets.
+NOT_KEPT = frozenset(
+    {"OPH_SESSION_ID", "OPH_CWD", "OPH_CDD", "OPH_DATACUBE", "OPH_PASSWD", "OPH_TOKEN"}
+)
+log = logging.getLogger(__name__)
 
 
 def check_name(name: str, what: str, reserved: frozenset[str] = frozenset()) -> None:
@@ -43,13 +51,57 @@ def parse_assignment(text: str) -> tuple[str, str, bool]:
 class ShellState:
     """Variables (predefined and user) and aliases of one shell."""
 
-    def __init__(self, specs: Specs, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        specs: Specs,
+        environ: Mapping[str, str] | None = None,
+        *,
+        kept: Path | None = None,
+    ) -> None:
+        """``kept`` is the file where ``setenv``/``unsetenv`` are remembered (None: nowhere);
+        what it holds comes between the defaults and the environment, which wins."""
         self.specs = specs
         self.variables: dict[str, str] = {
             name: var.default for name, var in specs.variables.items() if var.default is not None
         }
         self.aliases: dict[str, str] = {name: a.body for name, a in specs.aliases.items()}
+        self.kept_path = kept
+        self._kept: dict[str, str | None] = self._read_kept()
+        for name, value in self._kept.items():
+            if value is None:
+                self.variables.pop(name, None)
+            else:
+                self.variables[name] = value
         self._load_environment(os.environ if environ is None else environ)
+
+    def _read_kept(self) -> dict[str, str | None]:
+        if self.kept_path is None or not self.kept_path.exists():
+            return {}
+        try:
+            data = json.loads(self.kept_path.read_text())
+        except (OSError, ValueError):
+            log.warning("cannot read the kept variables in %s", self.kept_path, exc_info=True)
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {
+            k: v
+            for k, v in data.items()
+            if isinstance(k, str) and k not in NOT_KEPT and (v is None or isinstance(v, str))
+        }
+
+    def keep(self, name: str) -> None:
+        """Remember the variable's value (or that it was removed) for the next shell."""
+        if self.kept_path is None or name in NOT_KEPT:
+            return
+        self._kept[name] = self.variables.get(name)
+        tmp = self.kept_path.with_name(self.kept_path.name + ".tmp")
+        try:
+            self.kept_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self._kept, indent=1, sort_keys=True))
+            tmp.replace(self.kept_path)
+        except OSError:
+            log.warning("cannot keep the variables in %s", self.kept_path, exc_info=True)
 
     def _load_environment(self, environ: Mapping[str, str]) -> None:
         for key, value in environ.items():
