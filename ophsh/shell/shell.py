@@ -15,6 +15,7 @@ from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
 from ophsh.request import TaskRequest
 from ophsh.shell import pictures, workflows
+from ophsh.shell.advice import advise
 from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -100,7 +101,10 @@ class Shell:
         reply = self.backend.submit(request, progress=self.progress)
         cube = request.get("cube") or ""
         self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
-        return Outcome(request=request.line(), reply=reply)
+        outcome = Outcome(request=request.line(), reply=reply)
+        if not outcome.ok:
+            outcome.advice = advise(request, outcome.message or "")
+        return outcome
 
     def request(self, line: str) -> TaskRequest:
         """The validated request an operator line makes where the shell is (variables already
