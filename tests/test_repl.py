@@ -8,6 +8,7 @@ import time
 
 import pexpect
 import pytest
+from factories import raw_frame, write_fits
 
 
 @pytest.fixture
@@ -49,8 +50,18 @@ def test_errors_are_one_line_and_the_shell_goes_on(repl):
     repl.sendline("oph_lisst")
     repl.expect_exact("did you mean oph_list?")
     repl.expect_exact(">>")
-    repl.sendline("pwd")
-    repl.expect_exact("/")
+    repl.sendline("pwd")  # typing something else ignores the offered correction
+    repl.expect_exact("\x1b[?2004l/\r\n")  # its output, a line of its own
+
+
+def test_the_offered_correction_is_edited_with_the_right_arrow(repl):
+    repl.sendline("oph_lisst level=2")
+    repl.expect_exact("offered on the prompt")
+    repl.expect_exact(">>")
+    repl.send("\x1b[C")  # right arrow: the correction is in the line, ready to edit
+    repl.send("\x08")  # backspace: level=2 becomes level=
+    repl.sendline("1")
+    repl.expect_exact("Ophidia Filesystem")
 
 
 def test_ctrl_d_exits(repl):
@@ -81,8 +92,7 @@ def test_ctrl_r_finds_an_earlier_command(repl):
     repl.expect_exact("reverse-i-search")
     repl.send("remem")
     repl.expect_exact("oph_createcontainer")  # the older command, found
-    repl.send("\r")  # keep it
-    repl.send("\r")  # and run it
+    repl.send("\r")  # Enter runs it, as in bash
     repl.expect_exact("already exists")
 
 
@@ -124,3 +134,30 @@ def test_long_outputs_go_through_the_pager(tmp_path):
     child.expect_exact(">>")
     assert "PAGED:" not in child.before
     child.close(force=True)
+
+
+def test_a_wrapped_tutorial_command_typed_line_by_line_runs(repl, tmp_path):
+    data, cards = raw_frame()
+    write_fits(tmp_path / "raw" / "LRS.fits", data, **cards)
+    repl.sendline("oph_createcontainer container=FITS2;dim=NAXIS2|NAXIS1;dim_type=int|int;")
+    repl.expect_exact("Output Container")
+    repl.expect_exact(">>")
+    repl.sendline(f"oph importfits src path=[path={tmp_path}/raw;")  # as the PDF prints it
+    repl.expect_exact("...")  # the bracket is open: the command goes on
+    repl.sendline("file=LRS.fits];measure=mymeasure;")
+    repl.expect_exact("did you mean: oph_importfits src_path=")
+    repl.expect_exact(">>")
+    repl.sendline("exp dim=NAXIS1;imp dim=NAXIS2;container=FITS2")  # the third printed line
+    repl.expect_exact("joined with the previous command")
+    repl.expect_exact("exp_dim=NAXIS1;imp_dim=NAXIS2;container=FITS2")  # the whole correction
+    repl.expect_exact(">>")
+    repl.send("\r")  # one key runs the correction offered on the prompt
+    repl.expect_exact("(1/1) >>")  # the imported frame is the current cube
+    repl.sendline("oph_cubeschema")
+    repl.expect_exact("mymeasure")
+
+
+def test_a_key_line_with_nothing_to_continue_says_so(repl):
+    repl.sendline("container=FITS2;dim=x")
+    repl.expect_exact("looks like the rest of a command")
+    repl.expect_exact(">>")

@@ -1,8 +1,14 @@
 """The interactive loop: read a line with prompt_toolkit, run it, show the outcome.
 
-A command continues over several lines while a ``[`` is open or a line ends with ``\\``; pasted
-text arrives whole. The line runs in a worker thread so that Ctrl-C can stop the operator
-(the backend is asked to cancel and nothing half-made is kept) without leaving the shell.
+A command continues over several lines while a ``[`` is open or a line ends with ``\\`` (the
+next lines are marked with ``...``); pasted text arrives whole. A line that only holds
+``key=value...`` continues the previous command when that one failed (see
+:mod:`ophsh.repl.followup`). A correction the shell can spell out is offered on the next prompt
+in grey: Enter runs it, the right arrow takes it for editing, typing something else ignores it.
+Enter in a Ctrl-R search runs the command found, as in bash.
+
+The line runs in a worker thread so that Ctrl-C can stop the operator (the backend is asked to
+cancel and nothing half-made is kept) without leaving the shell.
 """
 
 from __future__ import annotations
@@ -12,17 +18,21 @@ import signal
 import threading
 from pathlib import Path
 
-from prompt_toolkit import PromptSession
-from prompt_toolkit.filters import Condition
+from prompt_toolkit import PromptSession, search
+from prompt_toolkit.auto_suggest import AutoSuggest, Suggestion
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.filters import Condition, is_searching
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.shortcuts import CompleteStyle
 
-from ophsh.errors import OphshError
+from ophsh.errors import OphshError, ValidationError
 from ophsh.locations import log_file
 from ophsh.render.progress import TerminalProgress
 from ophsh.repl.completer import ShellCompleter
+from ophsh.repl.followup import continues, correction, joined
 from ophsh.repl.prompt import prompt_text
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
@@ -46,14 +56,63 @@ def _join(text: str) -> str:
     return "".join(line.removesuffix("\\") for line in lines)
 
 
+class Offer(AutoSuggest):
+    """The correction offered after a failure, shown in grey while what is typed fits it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def get_suggestion(self, buffer: Buffer, document) -> Suggestion | None:
+        if self.text and self.text.startswith(document.text) and self.text != document.text:
+            return Suggestion(self.text[len(document.text) :])
+        return None
+
+    def show(self, buffer: Buffer) -> None:
+        """Put the offer on the fresh prompt (suggestions are otherwise made as one types)."""
+        buffer.suggestion = Suggestion(self.text) if self.text else None
+
+
 def _bindings(session_ref: list[PromptSession]) -> KeyBindings:
     keys = KeyBindings()
+
+    def offered() -> bool:
+        buffer = session_ref[0].default_buffer
+        return not buffer.text and buffer.suggestion is not None
+
+    @keys.add("enter", filter=Condition(offered))
+    def _run_offer(event) -> None:
+        buffer = event.current_buffer
+        buffer.insert_text(buffer.suggestion.text)
+        buffer.validate_and_handle()
 
     @keys.add("enter", filter=Condition(lambda: needs_more(session_ref[0].default_buffer.text)))
     def _newline(event) -> None:
         event.current_buffer.insert_text("\n")
 
+    @keys.add("enter", filter=is_searching)
+    def _run_found(event) -> None:
+        search.accept_search()
+        found = session_ref[0].default_buffer
+        if needs_more(found.text):
+            return
+        found.validate_and_handle()
+
     return keys
+
+
+def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
+    """The marker before each further line of an unfinished command."""
+    if wrap_count:
+        return FormattedText([])
+    return FormattedText([("ansiblue", "...".rjust(max(width - 1, 3)) + " ")])
+
+
+def _lone_continuation(line: str) -> ValidationError:
+    return ValidationError(
+        f"'{line}' looks like the rest of a command (it starts with key=), and no failed "
+        "command comes before it to continue",
+        hint="type the whole command on one line, or end a line with \\ to continue it",
+    )
 
 
 def _run_interruptibly(shell: Shell, line: str) -> Outcome:
@@ -112,6 +171,7 @@ def run_repl(
     """Run until quit or Ctrl-D; return the exit status."""
     history = FileHistory(str(history_path)) if history_path else InMemoryHistory()
     ref: list[PromptSession] = []
+    offer = Offer()
     session: PromptSession = PromptSession(
         history=history,
         key_bindings=_bindings(ref),
@@ -120,22 +180,35 @@ def run_repl(
         completer=ShellCompleter(shell),
         complete_while_typing=False,
         complete_style=CompleteStyle.MULTI_COLUMN,
+        prompt_continuation=_continuation,
+        auto_suggest=offer,
     )
     ref.append(session)
     bars = TerminalProgress(enabled=progress)
     printer.paged = True
     shell.progress = bars
     printer.note(BANNER.format(version=version, backend=shell.backend.label))
+    failed = ""  # the last command, when it failed: a key= line may continue it
     while True:
         try:
-            text = session.prompt(lambda: prompt_text(shell))
+            text = session.prompt(
+                lambda: prompt_text(shell), pre_run=lambda: offer.show(session.default_buffer)
+            )
         except KeyboardInterrupt:
+            offer.text = ""
             continue
         except EOFError:
             break
+        offer.text = ""
         line = _join(text)
         if not line.strip():
             continue
+        if continues(line, shell.specs, shell.state.aliases):
+            if not failed:
+                printer.show(Outcome(request=line, error=_lone_continuation(line)))
+                continue
+            line = joined(failed, line)
+            printer.note(f"(joined with the previous command: {line})")
         try:
             outcome = _run_interruptibly(shell, line)
         except KeyboardInterrupt:  # Ctrl-C before the command had started: it never runs
@@ -145,5 +218,9 @@ def run_repl(
         printer.show(outcome, fmt=shell.state.get("OPH_TERM_FORMAT") or "classic")
         if outcome.quit:
             break
+        failed = "" if outcome.ok else line
+        offer.text = correction(outcome) or ""
+        if offer.text:
+            printer.note("(the correction is offered on the prompt: Enter runs it, -> edits it)")
     printer.note("Bye!")
     return 0

@@ -95,7 +95,8 @@ class Printer:
             self.out.print(renderable)
 
     def error(self, message: str) -> None:
-        self.err.print(Text(f"Error: {message}", style="bold red"))
+        # not folded by rich: a corrected command in the message stays one line to copy
+        self.err.print(Text(f"Error: {message}", style="bold red"), soft_wrap=True)
 
     def note(self, message: str) -> None:
         self.err.print(Text(message, style="dim"))
