@@ -152,3 +152,16 @@ def test_setenv_variables_are_kept_with_the_store(tmp_path):
     other = ophsh("--store", str(tmp_path / "other"), "-e", "env", cwd=tmp_path).stdout
     assert "OPH_TERM_FORMAT=classic" in other  # another store starts afresh
     assert "kept with the store" in ophsh("-e", "help setenv", cwd=tmp_path).stdout
+
+
+def test_whole_numbers_in_a_real_measure_print_as_integers(tmp_path):
+    data, cards = raw_frame()
+    write_fits(tmp_path / "raw" / "a.fits", data, **cards)
+    for line in (
+        "oph_createcontainer container=n;dim=NAXIS2|NAXIS1;dim_type=int|int",
+        "oph_importfits src_path=raw/a.fits;container=n",
+        "oph_reduce operation=max",  # a double measure holding ADU counts
+    ):
+        assert ophsh("-e", line, cwd=tmp_path).returncode == 0
+    shown = ophsh("-e", "oph_explorecube", cwd=tmp_path).stdout
+    assert f" {int(data[0].max())} " in shown and ".0000000000" not in shown
