@@ -165,3 +165,8 @@ def test_whole_numbers_in_a_real_measure_print_as_integers(tmp_path):
         assert ophsh("-e", line, cwd=tmp_path).returncode == 0
     shown = ophsh("-e", "oph_explorecube", cwd=tmp_path).stdout
     assert f" {int(data[0].max())} " in shown and ".0000000000" not in shown
+
+
+def test_man_pages_keep_bracketed_text(tmp_path):
+    page = ophsh("-e", "man oph_importfits", cwd=tmp_path).stdout
+    assert "file to read, or [path=DIR;file=PATTERN] for many" in page

@@ -161,3 +161,35 @@ def test_a_key_line_with_nothing_to_continue_says_so(repl):
     repl.sendline("container=FITS2;dim=x")
     repl.expect_exact("looks like the rest of a command")
     repl.expect_exact(">>")
+
+
+def test_the_prompt_lets_go_of_a_deleted_cube(repl):
+    repl.sendline("oph_createcontainer container=c;dim=x|y;dim_type=int|int")
+    repl.expect_exact(">>")
+    repl.sendline(
+        "oph_randcube container=c;dim=x|y;dim_size=2|3;exp_ndim=1;nfrag=1;ntuple=2;"
+        "measure=m;measure_type=double"
+    )
+    repl.expect_exact("(1/1) >>")
+    repl.sendline("oph_delete")
+    repl.expect_exact("[embedded] / >>")
+    repl.sendline("getenv OPH_DATACUBE")
+    repl.expect_exact("variable OPH_DATACUBE not found")
+
+
+def test_help_goes_through_the_pager_when_it_is_long(tmp_path):
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "sed s/^/PAGED:/"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ophsh"],
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(20, 160),
+        env=env,
+    )
+    child.expect_exact(">>")
+    child.sendline("help")
+    child.expect_exact("PAGED:")
+    child.expect_exact("Built-in commands")
+    child.close(force=True)

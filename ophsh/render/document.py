@@ -67,7 +67,7 @@ def _text(title: str, message: str | None, *, compact: bool) -> Iterator[Rendera
 
 def _grid(grid: Grid, *, compact: bool) -> RenderableType:
     table = Table(
-        caption=grid.description,
+        caption=Text(grid.description) if grid.description else None,
         box=None if compact else box.SQUARE,
         show_edge=not compact,
         header_style="bold",
@@ -77,7 +77,7 @@ def _grid(grid: Grid, *, compact: bool) -> RenderableType:
     for name, kind in zip(grid.keys, grid.types, strict=False):
         table.add_column(name, justify="right" if kind in numeric else "left", overflow="fold")
     for row in grid.rows:
-        table.add_row(*row)
+        table.add_row(*(Text(str(cell)) for cell in row))  # cells are data, never rich markup
     # The title goes above the table on its own line, so a long path is never folded to fit.
     title = [] if compact or not grid.title else [Text(grid.title, style="bold")]
     empty = [] if grid.rows else [Text("(no rows)", style="dim")]

@@ -65,10 +65,10 @@ class Printer:
         if outcome.visual is not None and self.out.is_terminal:
             self.out.print(outcome.visual)
         if outcome.text:
-            self.out.print(
-                highlight_commands(outcome.text) if self.out.is_terminal else outcome.text,
-                markup=False,
-            )
+            if self.out.is_terminal:
+                self._print_long(highlight_commands(outcome.text))  # help pages are long
+            else:
+                self.out.print(outcome.text, markup=False)
         reply = outcome.reply
         if reply is not None and reply.document is not None:
             if reply.document.ok or reply.document.objects[:-1]:

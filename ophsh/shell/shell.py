@@ -101,6 +101,8 @@ class Shell:
         reply = self.backend.submit(request, progress=self.progress)
         cube = request.get("cube") or ""
         self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
+        if request.operator == "oph_delete" and reply.ok:
+            self.state.forget_cube(split_values(cube))
         outcome = Outcome(request=request.line(), reply=reply)
         if not outcome.ok:
             outcome.advice = advise(request, outcome.message or "")

@@ -159,6 +159,11 @@ class ShellState:
             else:
                 self.variables.pop(name, None)
 
+    def forget_cube(self, deleted: list[str]) -> None:
+        """The current cube is no longer current once it is deleted."""
+        if self.variables.get("OPH_DATACUBE") in deleted:
+            self.variables.pop("OPH_DATACUBE")
+
     def follow(self, reply: Reply, *, massive: bool) -> None:
         """Update session, cwd, cdd and the current cube from a reply, as oph_term does."""
         session = reply.session
