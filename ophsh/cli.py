@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return server_main(argv)
     options = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_astropy)  # astropy prints its warnings itself: once is enough
     printer = Printer(json_mode=options.json)
     store = (options.store or default_store()).expanduser()
     specs = load_specs()
@@ -164,6 +166,10 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
 
     _log_to_file()
     return run_repl(shell, printer, history.path, __version__, progress=not options.quiet)
+
+
+def _not_astropy(record: logging.LogRecord) -> bool:
+    return not record.name.startswith("astropy")
 
 
 def _log_to_file() -> None:

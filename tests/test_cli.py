@@ -170,3 +170,42 @@ def test_whole_numbers_in_a_real_measure_print_as_integers(tmp_path):
 def test_man_pages_keep_bracketed_text(tmp_path):
     page = ophsh("-e", "man oph_importfits", cwd=tmp_path).stdout
     assert "file to read, or [path=DIR;file=PATTERN] for many" in page
+
+
+def test_a_truncated_fits_warns_once(tmp_path):
+    data, cards = raw_frame()
+    write_fits(tmp_path / "full.fits", data, **cards)
+    whole = (tmp_path / "full.fits").read_bytes()
+    (tmp_path / "cut.fits").write_bytes(whole[: len(whole) - 2000])
+    ophsh("-e", "oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int", cwd=tmp_path)
+    result = ophsh("-e", "oph_importfits src_path=cut.fits;container=c", cwd=tmp_path)
+    assert result.stderr.count("truncated") == 1, result.stderr
+
+
+def test_a_picture_of_a_stack_says_how_to_pick_a_plane(tmp_path):
+    for line in (
+        "oph_createcontainer container=c;dim=x|y|z;dim_type=int|int|int",
+        "oph_randcube container=c;dim=x|y|z;dim_size=4|3|2;exp_ndim=1;nfrag=1;ntuple=4;"
+        "measure=m;measure_type=double",
+    ):
+        assert ophsh("-e", line, cwd=tmp_path).returncode == 0
+    result = ophsh("-e", "show output=stack.png", cwd=tmp_path)
+    assert result.returncode != 0 and "3-D (x=4, y=3, z=2)" in result.stderr
+    assert "oph_subset subset_dims=z;subset_filter=1" in result.stderr
+    assert not (tmp_path / "stack.png").exists()
+    assert ophsh("-e", "oph_subset subset_dims=z;subset_filter=1", cwd=tmp_path).returncode == 0
+    assert ophsh("-e", "show output=stack.png", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "stack.png").exists()
+
+
+def test_a_picture_is_not_written_into_a_folder_that_does_not_exist(tmp_path):
+    ophsh("-e", "oph_createcontainer container=c;dim=x|y;dim_type=int|int", cwd=tmp_path)
+    ophsh(
+        "-e",
+        "oph_randcube container=c;dim=x|y;dim_size=4|3;exp_ndim=1;nfrag=1;ntuple=4;"
+        "measure=m;measure_type=double",
+        cwd=tmp_path,
+    )
+    result = ophsh("-e", f"show output={tmp_path}/new/dir/p.png", cwd=tmp_path)
+    assert result.returncode == 8 and "does not exist" in result.stderr
+    assert not (tmp_path / "new").exists()
