@@ -193,3 +193,36 @@ def test_help_goes_through_the_pager_when_it_is_long(tmp_path):
     child.expect_exact("PAGED:")
     child.expect_exact("Built-in commands")
     child.close(force=True)
+
+
+def test_history_events_run_the_earlier_command(repl):
+    repl.sendline("mkdir first")
+    repl.expect_exact(">>")
+    repl.sendline("oph_list level=1")
+    repl.expect_exact("first")
+    repl.expect_exact(">>")
+    repl.sendline("^level=1^level=2")  # the last command, changed
+    repl.expect_exact("oph_list level=2")  # the expansion is echoed
+    repl.expect_exact("DATACUBE PID")  # and runs: level 2 lists cubes
+    repl.expect_exact(">>")
+    repl.sendline("!!")
+    repl.expect_exact("oph_list level=2")
+    repl.expect_exact("DATACUBE PID")
+    repl.expect_exact(">>")
+    repl.sendline("!99")
+    repl.expect_exact("event not found")
+    repl.expect_exact(">>")
+    repl.sendline("history")
+    repl.expect_exact("history")
+    repl.expect_exact(">>")
+    listed = repl.before
+    assert "oph_list level=2" in listed and "!!" not in listed  # what ran, not !!
+
+
+def test_watch_repeats_a_command_until_ctrl_c(repl):
+    repl.sendline("watch -n 1 pwd")
+    repl.expect_exact("Watching every 1 seconds: pwd")
+    repl.expect_exact("Watching every 1 seconds: pwd")  # again
+    repl.send("\x03")
+    repl.expect_exact("stopped watching")
+    repl.expect_exact(">>")

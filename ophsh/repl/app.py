@@ -5,7 +5,9 @@ next lines are marked with ``...``); pasted text arrives whole. A line that only
 ``key=value...`` continues the previous command when that one failed (see
 :mod:`ophsh.repl.followup`). A correction the shell can spell out is offered on the next prompt
 in grey: Enter runs it, the right arrow takes it for editing, typing something else ignores it.
-Enter in a Ctrl-R search runs the command found, as in bash.
+Enter in a Ctrl-R search runs the command found, as in bash. History events (``!!``, ``!N``,
+``!text``, ``^old^new``) are expanded as oph_term does, the expansion echoed, and the history
+keeps the expanded line. ``watch [-n SECS] COMMAND`` re-runs a command until Ctrl-C.
 
 The line runs in a worker thread so that Ctrl-C can stop the operator (the backend is asked to
 cancel and nothing half-made is kept) without leaving the shell.
@@ -13,9 +15,11 @@ cancel and nothing half-made is kept) without leaving the shell.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 from prompt_toolkit import PromptSession, search
@@ -34,9 +38,11 @@ from ophsh.render.progress import TerminalProgress
 from ophsh.repl.completer import ShellCompleter
 from ophsh.repl.followup import continues, correction, joined
 from ophsh.repl.prompt import prompt_text
+from ophsh.shell.history import expand_history
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
 from ophsh.shell.shell import Shell
+from ophsh.shell.workflows import watch_request
 from ophsh.syntax.lexer import CommandLexer
 
 __all__ = ["needs_more", "run_repl"]
@@ -44,6 +50,23 @@ __all__ = ["needs_more", "run_repl"]
 log = logging.getLogger(__name__)
 
 BANNER = "ophsh {version} - Ophidia shell on the {backend} backend. Type help, or quit to leave."
+
+
+class _Expanding:
+    """A prompt history that keeps a line with its history events expanded."""
+
+    def append_string(self, string: str) -> None:
+        with contextlib.suppress(OphshError):  # (then the line does not run; it is kept as typed)
+            string = expand_history(string, list(self.get_strings())) or string
+        super().append_string(string)
+
+
+class ExpandingFileHistory(_Expanding, FileHistory):
+    pass
+
+
+class ExpandingMemoryHistory(_Expanding, InMemoryHistory):
+    pass
 
 
 def needs_more(text: str) -> bool:
@@ -105,6 +128,22 @@ def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedTex
     if wrap_count:
         return FormattedText([])
     return FormattedText([("ansiblue", "...".rjust(max(width - 1, 3)) + " ")])
+
+
+def _watch(shell: Shell, printer: Printer, seconds: float, line: str) -> None:
+    """Run ``line`` every ``seconds`` on a cleared screen until Ctrl-C."""
+    fmt = shell.state.get("OPH_TERM_FORMAT") or "classic"
+    try:
+        while True:
+            printer.out.clear()
+            printer.note(f"Watching every {seconds:g} seconds: {line}  (Ctrl-C stops)")
+            outcome = _run_interruptibly(shell, line)
+            printer.show(outcome, fmt=fmt)
+            if not outcome.ok:
+                return
+            time.sleep(seconds)
+    except KeyboardInterrupt:
+        printer.note("stopped watching")
 
 
 def _lone_continuation(line: str) -> ValidationError:
@@ -169,7 +208,7 @@ def run_repl(
     progress: bool = True,
 ) -> int:
     """Run until quit or Ctrl-D; return the exit status."""
-    history = FileHistory(str(history_path)) if history_path else InMemoryHistory()
+    history = ExpandingFileHistory(str(history_path)) if history_path else ExpandingMemoryHistory()
     ref: list[PromptSession] = []
     offer = Offer()
     session: PromptSession = PromptSession(
@@ -202,6 +241,18 @@ def run_repl(
         offer.text = ""
         line = _join(text)
         if not line.strip():
+            continue
+        try:
+            expanded = expand_history(line, list(history.get_strings())[:-1])
+            if expanded is not None:
+                line = expanded
+                printer.note(line)
+            watched = watch_request(line)
+        except OphshError as err:
+            printer.show(Outcome(request=line, error=err))
+            continue
+        if watched is not None:
+            _watch(shell, printer, *watched)
             continue
         if continues(line, shell.specs, shell.state.aliases):
             if not failed:

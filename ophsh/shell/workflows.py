@@ -20,7 +20,7 @@ from ophsh.workflow.model import Workflow, parse, substitute_arguments
 if TYPE_CHECKING:
     from ophsh.shell.shell import Shell
 
-__all__ = ["check", "load", "submit", "view", "watch"]
+__all__ = ["check", "load", "submit", "view", "watch", "watch_request"]
 
 
 def load(shell: Shell, path: str, args: list[str]) -> dict:
@@ -99,8 +99,34 @@ def view(shell: Shell, rest: str) -> Outcome:
     return shell.run_operator(f"oph_resume id={ident};")
 
 
+def watch_request(line: str) -> tuple[float, str] | None:
+    """(seconds, command) for oph_term's ``watch [-n SECS] COMMAND``; None for ``watch [ID]``
+    (ophsh's wait for a workflow) or another line."""
+    word, _, rest = line.strip().partition(" ")
+    rest = rest.strip()
+    if word != "watch" or not rest or rest.isdigit():
+        return None
+    seconds = 2.0
+    if rest.startswith("-n"):
+        _, _, after = rest.partition(" ")
+        value, _, rest = after.strip().partition(" ")
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValidationError(f"watch -n takes seconds, not '{value}'") from None
+        if seconds <= 0:
+            raise ValidationError("watch -n takes a positive number of seconds")
+    if not rest.strip():
+        raise ValidationError("usage: watch [-n SECS] COMMAND, or watch [WORKFLOW_ID]")
+    return seconds, rest.strip()
+
+
 def watch(shell: Shell, rest: str) -> Outcome:
     """watch [ID]: wait for a workflow to finish, showing its progress, then view it."""
+    if watch_request(f"watch {rest}") is not None:
+        raise ValidationError(
+            "watch COMMAND repeats a command on the screen: it runs at the prompt only"
+        )
     ident = rest.strip() or _last_workflow(shell)
     while True:
         outcome = shell.run_operator(f"oph_resume id={ident};level=0;")
