@@ -158,3 +158,21 @@ def test_missing_current_cube_is_explained(shell):
 
 def test_comments_and_blank_lines_do_nothing(run):
     assert run("   ").ok and run("# just a note").ok
+
+
+def test_resume_lists_the_last_workflows_and_v_adds_command_and_job_id(run):
+    run("mkdir one")
+    run("mkdir two")
+    run("oph_list level=2")
+    text = run("resume 2").text
+    lines = text.splitlines()
+    assert len(lines) == 2 and "[COMPLETED]" in lines[0]
+    assert "oph_folder command=mkdir" in lines[0] and lines[1].endswith("oph_list level=2")
+    verbose = run("resume 1 -v").text.splitlines()
+    assert verbose[1].strip() == "command: oph_list level=2"
+    assert verbose[2].strip().startswith("JobID: http://") and "?" in verbose[2]
+
+
+def test_update_compares_the_backends_operators_with_the_specifications(run):
+    text = run("update").text
+    assert "offers" in text and "up to date" in text

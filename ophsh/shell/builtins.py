@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ophsh import __version__
 from ophsh.errors import NotFoundError, ValidationError
 from ophsh.manual import builtin_page, operator_page, overview
-from ophsh.shell import workflows
+from ophsh.shell import sessions, workflows
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.state import check_name, parse_assignment
 
@@ -138,4 +138,6 @@ BUILTINS: dict[str, Builtin] = {
     "check": workflows.check,
     "view": workflows.view,
     "watch": workflows.watch,
+    "resume": sessions.resume,
+    "update": sessions.update,
 }
