@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     history = History(store / "history" if options.hostname is None else None)
     kept = store / "variables.json" if local else None
     shell = Shell(backend, specs, state=ShellState(specs, kept=kept), history=history)
+    printer.variables = shell.state.get
     try:
         shell.start()
         return _run(shell, printer, options, history)

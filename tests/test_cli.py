@@ -209,3 +209,17 @@ def test_a_picture_is_not_written_into_a_folder_that_does_not_exist(tmp_path):
     result = ophsh("-e", f"show output={tmp_path}/new/dir/p.png", cwd=tmp_path)
     assert result.returncode == 8 and "does not exist" in result.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_oph_term_viewer_dump_prints_the_response_document(tmp_path):
+    result = ophsh("-e", "oph_list", env={"OPH_TERM_VIEWER": "dump"}, cwd=tmp_path)
+    assert json.loads(result.stdout)["responseKeyset"] == ["list", "status"]
+    extended = ophsh("-e", "oph_list", env={"OPH_TERM_VIEWER": "extended"}, cwd=tmp_path)
+    assert "[ list ]" in extended.stdout
+
+
+def test_a_response_larger_than_oph_response_buffer_is_not_shown(tmp_path):
+    result = ophsh("-e", "oph_operators_list", env={"OPH_RESPONSE_BUFFER": "1"}, cwd=tmp_path)
+    assert "more than OPH_RESPONSE_BUFFER=1 kB" in result.stderr
+    assert "oph_reduce2" not in result.stdout
+    assert "oph_reduce2" in ophsh("-e", "oph_operators_list", cwd=tmp_path).stdout

@@ -226,3 +226,29 @@ def test_watch_repeats_a_command_until_ctrl_c(repl):
     repl.send("\x03")
     repl.expect_exact("stopped watching")
     repl.expect_exact(">>")
+
+
+def test_the_coloured_viewer_colours_titles_as_the_prompt(repl):
+    repl.sendline("oph_list")
+    repl.expect_exact("Ophidia Filesystem")
+    assert not repl.before.endswith("\x1b[1;32m")  # basic: no colour
+    repl.expect_exact(">>")
+    repl.sendline("setenv OPH_TERM_PS1=green")
+    repl.expect_exact(">>")
+    repl.sendline("setenv OPH_TERM_VIEWER=coloured")
+    repl.expect_exact(">>")
+    repl.sendline("oph_list")
+    repl.expect_exact("\x1b[1;32mOphidia Filesystem")
+
+
+def test_oph_timeout_stops_a_command_that_takes_too_long(repl, tmp_path):
+    (tmp_path / "wait.json").write_text(
+        '{"name": "w", "exec_mode": "sync", "direct_output": "no", "tasks": ['
+        '{"name": "pause", "operator": "oph_wait", "arguments": ["type=clock", "timeout=120"]}]}'
+    )
+    repl.sendline("setenv OPH_TIMEOUT=1")
+    repl.expect_exact(">>")
+    repl.sendline("./wait.json")
+    repl.expect_exact("no reply within OPH_TIMEOUT=1 seconds")
+    repl.expect_exact("interrupted")
+    repl.expect_exact(">>")

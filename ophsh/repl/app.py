@@ -154,6 +154,15 @@ def _lone_continuation(line: str) -> ValidationError:
     )
 
 
+def _timeout(shell: Shell) -> float | None:
+    """OPH_TIMEOUT in seconds (unset, 0 or not a number: no limit)."""
+    try:
+        seconds = float(shell.state.get("OPH_TIMEOUT") or 0)
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
 def _run_interruptibly(shell: Shell, line: str) -> Outcome:
     """Run the line in a worker thread; Ctrl-C meanwhile asks the backend to stop it.
 
@@ -179,10 +188,15 @@ def _run_interruptibly(shell: Shell, line: str) -> Outcome:
             stopping.set()
             print("^C  stopping...", flush=True)
 
+    limit = _timeout(shell)
+    started = time.monotonic()
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         threading.Thread(target=work, daemon=True).start()
         while not done.wait(0.1):
+            if limit and not stopping.is_set() and time.monotonic() - started > limit:
+                stopping.set()  # OPH_TIMEOUT: no reply in time, as oph_term gives up
+                print(f"no reply within OPH_TIMEOUT={limit:g} seconds: stopping...", flush=True)
             if stopping.is_set():
                 shell.backend.interrupt()  # again: the request may have started since
     finally:

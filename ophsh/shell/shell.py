@@ -98,6 +98,7 @@ class Shell:
         if pictures.wanted(self, expanded):
             return pictures.show(self, expanded)
         request = self.request(expanded)
+        self.state.check_size(request.line(), "request")
         reply = self.backend.submit(request, progress=self.progress)
         cube = request.get("cube") or ""
         self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
@@ -116,6 +117,9 @@ class Shell:
             spec = resolve_operator(line.split(None, 1)[0], self.specs)
             parsed = parse_request(line)
             request, _ = validate(self.state.context().apply(parsed, spec), self.specs, strict=True)
+            project = self.state.get("OPH_PROJECT")
+            if project and not request.has("project"):
+                request = request.with_arg("project", project)  # as oph_term sends it
         except (ParseError, UnknownCommandError, ValidationError) as err:
             fixed = repair(line, self.specs)
             if fixed and fixed != line:

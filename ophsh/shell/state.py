@@ -133,6 +133,25 @@ class ShellState:
     def expand(self, text: str) -> str:
         return substitute(text, self.variables.get)
 
+    def check_size(self, text: str, what: str) -> None:
+        """Refuse what is larger than OPH_REQUEST_BUFFER kB, as oph_term does."""
+        setting = self.variables.get("OPH_REQUEST_BUFFER") or ""
+        if not setting:
+            return  # unset: no limit
+        try:
+            limit = int(setting)
+        except ValueError:
+            raise ValidationError(f"OPH_REQUEST_BUFFER={setting} is not a number of kB") from None
+        if limit <= 0:
+            raise ValidationError(f"OPH_REQUEST_BUFFER={setting} must be more than 0 kB")
+        size = len(text.encode())
+        if size > limit * 1024:
+            raise ValidationError(
+                f"the {what} is {size} bytes: the request buffer is too small "
+                f"(OPH_REQUEST_BUFFER={limit} kB)",
+                hint="setenv OPH_REQUEST_BUFFER=N with N in kB",
+            )
+
     def context(self) -> Context:
         """Where commands run: session, folders, current cube... as the variables say now."""
         return Context.from_variables(lambda name: self.expand(self.variables.get(name) or ""))
