@@ -154,7 +154,7 @@ def test_setenv_variables_are_kept_with_the_store(tmp_path):
     assert "kept with the store" in ophsh("-e", "help setenv", cwd=tmp_path).stdout
 
 
-def test_whole_numbers_in_a_real_measure_print_as_integers(tmp_path):
+def test_whole_numbers_in_a_real_measure_are_shown_as_integers(tmp_path):
     data, cards = raw_frame()
     write_fits(tmp_path / "raw" / "a.fits", data, **cards)
     for line in (
@@ -165,6 +165,9 @@ def test_whole_numbers_in_a_real_measure_print_as_integers(tmp_path):
         assert ophsh("-e", line, cwd=tmp_path).returncode == 0
     shown = ophsh("-e", "oph_explorecube", cwd=tmp_path).stdout
     assert f" {int(data[0].max())} " in shown and ".0000000000" not in shown
+    # the response itself stays as Ophidia writes doubles, for programs reading -j
+    wire = json.loads(ophsh("-j", "-e", "oph_explorecube", cwd=tmp_path).stdout)
+    assert f"{int(data[0].max())}.0000000000" in json.dumps(wire["response"])
 
 
 def test_man_pages_keep_bracketed_text(tmp_path):

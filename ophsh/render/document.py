@@ -8,6 +8,7 @@ the caller as one line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from rich import box
@@ -73,6 +74,21 @@ def _text(
     yield Text("")
 
 
+_TEN_ZEROS = re.compile(r"^(-?\d+)\.0{10}$")
+
+
+def _whole_numbers(grid: Grid) -> list[tuple[str, ...]]:
+    """The rows with a real measure that holds only whole numbers (ADU counts) shown as
+    integers: Ophidia writes every double with 10 decimals (996.0000000000), which -j keeps."""
+    values = [v for row in grid.rows for v in row[-1].split(", ")]
+    if not values or not all(_TEN_ZEROS.match(v) for v in values):
+        return list(grid.rows)
+    return [
+        (*row[:-1], ", ".join(_TEN_ZEROS.sub(r"\1", v) for v in row[-1].split(", ")))
+        for row in grid.rows
+    ]
+
+
 def _grid(grid: Grid, *, compact: bool, accent: str | None) -> RenderableType:
     table = Table(
         caption=Text(grid.description) if grid.description else None,
@@ -84,7 +100,8 @@ def _grid(grid: Grid, *, compact: bool, accent: str | None) -> RenderableType:
     numeric = {"int", "long", "short", "byte", "float", "double"}
     for name, kind in zip(grid.keys, grid.types, strict=False):
         table.add_column(name, justify="right" if kind in numeric else "left", overflow="fold")
-    for row in grid.rows:
+    rows = _whole_numbers(grid) if grid.objkey == "explorecube_data" else grid.rows
+    for row in rows:
         table.add_row(*(Text(str(cell)) for cell in row))  # cells are data, never rich markup
     # The title goes above the table on its own line, so a long path is never folded to fit.
     style = f"bold {accent}" if accent else "bold"

@@ -20,14 +20,11 @@ _FIXED_WIDTH = 18
 
 
 def format_value(value, kind: str) -> str:
-    """A value as Ophidia prints it: integers plainly, reals with 10 decimals; a real that
-    holds a whole number (the ADU counts of a frame) plainly too, not as 996.0000000000."""
+    """A value as Ophidia prints it: integers plainly, reals with 10 decimals."""
     if kind in ("double", "float"):
         value = float(value)
         if np.isnan(value):
             return "nan"
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
         text = f"{value:.10f}"
         return text if len(text) <= _FIXED_WIDTH else f"{value:.8e}"
     return str(int(value))
