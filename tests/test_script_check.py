@@ -120,3 +120,19 @@ def test_merging_frames_and_their_products_says_level_0_fixes_it(night, tmp_path
     assert run("oph_reduce2 operation=quantile;order=0.5;dim=z").returncode == 0
     again = run(f"oph_mergecubes2 {pick};dim=z")  # now the median matches the filter too
     assert again.returncode == 1 and "add level=0" in again.stderr
+
+
+def test_a_wrapped_command_that_lost_its_underscores_is_read_whole(tmp_path):
+    script = write(
+        tmp_path / "pdf.oph",
+        "oph importfits src path=[path=raw;\n"
+        "file=a.fits];measure=mymeasure;\n"
+        "exp dim=NAXIS1;imp dim=NAXIS2;container=FITS2\n",
+    )
+    result = ophsh(str(script), cwd=tmp_path)
+    assert result.returncode == 3
+    assert (
+        "did you mean: oph_importfits src_path=[path=raw;file=a.fits];measure=mymeasure;"
+        "exp_dim=NAXIS1;imp_dim=NAXIS2;container=FITS2" in result.stderr
+    )
+    assert f"{script}:3" not in result.stderr  # the third line is part of the command

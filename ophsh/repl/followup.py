@@ -12,30 +12,13 @@ from __future__ import annotations
 import re
 
 from ophsh.errors import UnknownCommandError, ValidationError
-from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.outcome import Outcome
-from ophsh.spec import Specs
+from ophsh.shell.wrapping import continues
 
 __all__ = ["continues", "correction", "joined"]
 
-_KEY_FIRST = re.compile(r"^[A-Za-z_]\w*(?:[ \t]+\w+)*[ \t]*=")
 _GUESS = re.compile(r"did you mean:? (\S+?)=?\?$")
 _FULL = "did you mean: "
-
-
-def continues(line: str, specs: Specs, aliases: dict[str, str]) -> bool:
-    """True when ``line`` is the rest of a command: it starts with ``key=``, not a command."""
-    line = line.strip()
-    if not _KEY_FIRST.match(line):
-        return False
-    words = line.split(None, 2)
-    if "=" in words[0]:
-        return True  # no command name holds '='
-    if words[0] in BUILTINS or words[0] in aliases or specs.operator(words[0]) is not None:
-        return False
-    # "exp dim=NAXIS1" lost an underscore: a continuation when exp_dim is a parameter name
-    key = "_".join(line.partition("=")[0].split()).lower()
-    return any(key in spec.param_names for spec in specs.operators.values())
 
 
 def joined(previous: str, rest: str) -> str:

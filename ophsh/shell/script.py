@@ -21,6 +21,8 @@ from ophsh.errors import ExitCode, NotFoundError, OphshError
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.script_check import check_commands
 from ophsh.shell.shell import Shell
+from ophsh.shell.wrapping import continues
+from ophsh.spec import Specs
 from ophsh.syntax import strip_comment, substitute_positional
 
 __all__ = ["ScriptLine", "read_script", "run_script", "run_text"]
@@ -34,8 +36,11 @@ class ScriptLine:
     text: str
 
 
-def read_script(text: str) -> list[ScriptLine]:
-    """Split a script into commands, joining continued lines."""
+def read_script(
+    text: str, specs: Specs | None = None, aliases: dict[str, str] | None = None
+) -> list[ScriptLine]:
+    """Split a script into commands, joining continued lines (with ``specs``, also a line
+    whose key lost its underscores, as ``exp dim=NAXIS1``)."""
     commands: list[ScriptLine] = []
     pending: list[str] = []
     start = 0
@@ -43,7 +48,10 @@ def read_script(text: str) -> list[ScriptLine]:
         line = strip_comment(raw)
         if not line:
             continue
-        if pending and (_open(pending) or pending[-1].endswith("\\") or _CONTINUATION.match(line)):
+        wrapped = (
+            continues(line, specs, aliases or {}) if specs else bool(_CONTINUATION.match(line))
+        )
+        if pending and (_open(pending) or pending[-1].endswith("\\") or wrapped):
             pending[-1] = pending[-1].removesuffix("\\")
             pending.append(line)
             continue
@@ -93,7 +101,7 @@ def run_text(
 ) -> int:
     """Run the commands in ``text`` (a script called ``name``)."""
     prepared: list[tuple[ScriptLine, str | OphshError]] = []
-    for command in read_script(text):
+    for command in read_script(text, shell.specs, shell.state.aliases):
         try:
             prepared.append((command, _fill(command, args)))
         except OphshError as err:
