@@ -107,8 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except OphshError as err:
         printer.error(str(err))
         return err.exit_code
+    local = options.hostname is None and not os.environ.get("OPH_SERVER_HOST")
     history = History(store / "history" if options.hostname is None else None)
-    shell = Shell(backend, specs, state=ShellState(specs), history=history)
+    kept = store / "variables.json" if local else None
+    shell = Shell(backend, specs, state=ShellState(specs, kept=kept), history=history)
+    printer.variables = shell.state.get
     try:
         shell.start()
         return _run(shell, printer, options, history)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from ophsh.errors import ExitCode
@@ -158,3 +160,62 @@ def test_missing_current_cube_is_explained(shell):
 
 def test_comments_and_blank_lines_do_nothing(run):
     assert run("   ").ok and run("# just a note").ok
+
+
+def test_resume_lists_the_last_workflows_and_v_adds_command_and_job_id(run):
+    run("mkdir one")
+    run("mkdir two")
+    run("oph_list level=2")
+    text = run("resume 2").text
+    lines = text.splitlines()
+    assert len(lines) == 2 and "[COMPLETED]" in lines[0]
+    assert "oph_folder command=mkdir" in lines[0] and lines[1].endswith("oph_list level=2")
+    verbose = run("resume 1 -v").text.splitlines()
+    assert verbose[1].strip() == "command: oph_list level=2"
+    assert verbose[2].strip().startswith("JobID: http://") and "?" in verbose[2]
+
+
+def test_update_compares_the_backends_operators_with_the_specifications(run):
+    text = run("update").text
+    assert "offers" in text and "up to date" in text
+
+
+def test_oph_project_goes_with_every_command(run):
+    run("setenv OPH_PROJECT=galaxies")
+    assert "project=galaxies;" in run("ll").request
+
+
+def test_a_request_larger_than_oph_request_buffer_is_refused(shell, run):
+    run("setenv OPH_REQUEST_BUFFER=1")
+    out = shell.run_line("oph_list path=" + "a" * 1100)
+    assert not out.ok and "request buffer is too small" in out.message
+    run("setenv OPH_REQUEST_BUFFER=4")
+    assert "does not exist" in shell.run_line("oph_list path=" + "a" * 1100).message
+
+
+def test_workflow_autoview_shows_the_workflow_after_it_is_submitted(shell, run, tmp_path):
+    (tmp_path / "data" / "wf.json").write_text(
+        '{"name": "w", "tasks": [{"name": "a", "operator": "oph_list", "arguments": []}]}'
+    )
+    assert "oph_resume" not in run("./wf.json").request
+    run("setenv OPH_WORKFLOW_AUTOVIEW=on")
+    viewed = run("./wf.json")
+    assert viewed.request.startswith("oph_resume id=")
+    assert viewed.reply.document.grid("list") is not None  # the stored result of the workflow
+    run("setenv OPH_WORKFLOW_AUTOVIEW=sometimes")
+    assert "on_TIMES_SECONDS" in shell.run_line("./wf.json").message
+
+
+def test_check_follows_oph_term_imgs_and_oph_graph_layout(shell, run, tmp_path):
+    (tmp_path / "data" / "wf.json").write_text(
+        '{"name": "my wf", "tasks": [{"name": "a", "operator": "oph_list", "arguments": []}]}'
+    )
+    run("setenv OPH_GRAPH_LAYOUT=diagonal")
+    assert "OPH_GRAPH_LAYOUT=diagonal" in shell.run_line("check wf.json").message
+    run("setenv OPH_GRAPH_LAYOUT=horizontal_ranked")
+    run("setenv OPH_TERM_IMGS=save")
+    checked = run("check wf.json")
+    if shutil.which("dot"):
+        assert (tmp_path / "data" / "my_wf.svg").read_text().lstrip().startswith("<?xml")
+    else:  # the graph cannot be drawn, and the user is told why
+        assert any("dot is missing" in note for note in checked.notes)

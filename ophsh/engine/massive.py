@@ -134,8 +134,15 @@ def select_files(ctx: OpContext, body: str) -> list[Path]:
     recursive = args.get("recursive", "no") == "yes"
     candidates = directory.rglob("*") if recursive else directory.iterdir()
     patterns = split_values(pattern)
-    return sorted(
-        p
-        for p in candidates
-        if p.is_file() and any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns)
-    )
+    files = [p for p in candidates if p.is_file()]
+    chosen = sorted(p for p in files if any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns))
+    if not chosen:
+        where = args.get("path") or ctx.cdd
+        below = " or below it" if recursive else ""
+        kinds = sorted({f"*{p.suffix}" if p.suffix else p.name for p in files})[:5]
+        held = f"it holds {len(files)} file(s): {', '.join(kinds)}" if files else "it has no files"
+        raise OperatorError(
+            f"no file matches file={pattern} in '{where}'{below} ({held}); "
+            "check file= (a shell pattern such as *.fits) and path="
+        )
+    return chosen

@@ -42,7 +42,6 @@ def grey_image(data: np.ndarray, stretch: str = "zscale") -> np.ndarray:
 def write_png(path: Path, image: np.ndarray) -> Path:
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image, mode="L").save(path)
     return path
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ophsh import __version__
 from ophsh.errors import NotFoundError, ValidationError
 from ophsh.manual import builtin_page, operator_page, overview
-from ophsh.shell import workflows
+from ophsh.shell import sessions, workflows
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.state import check_name, parse_assignment
 
@@ -75,6 +75,7 @@ def setenv(shell: Shell, args: str) -> Outcome:
     if name not in shell.specs.variables:
         check_name(name, "variable")
     shell.state.set(name, shell.state.expand(value) if expand_now else value)
+    shell.state.keep(name)
     return Outcome(request=f"setenv {args}")
 
 
@@ -90,6 +91,7 @@ def unsetenv(shell: Shell, args: str) -> Outcome:
     if not name:
         raise ValidationError("usage: unsetenv NAME")
     shell.state.unset(name)
+    shell.state.keep(name)
     return Outcome(request=f"unsetenv {name}")
 
 
@@ -146,4 +148,6 @@ BUILTINS: dict[str, Builtin] = {
     "view": workflows.view,
     "watch": workflows.watch,
     "tutorial": tutorial,
+    "resume": sessions.resume,
+    "update": sessions.update,
 }

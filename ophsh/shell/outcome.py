@@ -22,6 +22,7 @@ class Outcome:
     clear: bool = False
     notes: list[str] = field(default_factory=list)  # warnings shown before the reply
     visual: object | None = None  # a picture for the terminal (a rich renderable), if any
+    advice: str | None = None  # what to do about a failure, when the shell knows
 
     @property
     def ok(self) -> bool:
@@ -41,7 +42,9 @@ class Outcome:
     def message(self) -> str | None:
         """The one-line reason of a failure, or None."""
         if self.error is not None:
-            return str(self.error)
-        if self.reply is not None:
-            return self.reply.failure
-        return None
+            text = str(self.error)
+        elif self.reply is not None:
+            text = self.reply.failure
+        else:
+            return None
+        return f"{text} ({self.advice})" if text and self.advice else text

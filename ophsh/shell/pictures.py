@@ -29,7 +29,7 @@ KEYS = ("output", "stretch", "preview")
 RAW_VALUES = (
     ("base64", "yes"),
     ("limit_filter", "0"),
-    ("level", "1"),
+    ("level", "2"),  # with the values of every dimension, to see how many there are
     ("show_index", "no"),
     ("show_id", "no"),
 )
@@ -67,6 +67,12 @@ def show(shell: Shell, line: str) -> Outcome:
     look = (request.get("preview") or ("no" if output else "yes")).lower() == "yes"
     if output and not output.lower().endswith(".png"):
         raise ValidationError("output= names a .png file", hint="e.g. output=galaxy.png")
+    target = Path(output).expanduser() if output else None
+    if target is not None and not (Path.cwd() / target).parent.is_dir():
+        raise ValidationError(
+            f"output={output}: the folder {(Path.cwd() / target).parent} does not exist",
+            hint="create it first, or write the picture where you are",
+        )
     asked = TaskRequest("oph_explorecube", request.without(*KEYS).arguments)
     for key, value in RAW_VALUES:
         asked = asked.with_arg(key, value)
@@ -96,6 +102,14 @@ def _values(fetched: Outcome) -> np.ndarray:
         raise OperatorError(
             f"a picture needs a 2-D cube with one explicit dimension (it has {len(explicit)})",
             hint="take one plane with oph_subset, or reduce the others away",
+        )
+    sizes = {g.title: len(g.rows) for g in fetched.reply.document.grids("explorecube_dimvalues")}
+    planes = [name for name, size in sizes.items() if name not in explicit and size > 1]
+    if len(planes) > 1:
+        shape = ", ".join(f"{name}={size}" for name, size in sizes.items())
+        raise OperatorError(
+            f"a picture needs a 2-D cube, and this one is {len(sizes)}-D ({shape})",
+            hint=f"pick one plane first, e.g. oph_subset subset_dims={planes[-1]};subset_filter=1",
         )
     dtype = np.dtype(_TYPES.get(grid.types[-1], "<f8")).newbyteorder("=")
     rows = [np.frombuffer(base64.b64decode(row[-1]), dtype=dtype) for row in grid.rows]

@@ -15,6 +15,7 @@ from ophsh.backend import Backend, ProgressCallback
 from ophsh.errors import OphshError, ParseError, UnknownCommandError, ValidationError
 from ophsh.request import TaskRequest
 from ophsh.shell import pictures, workflows
+from ophsh.shell.advice import advise
 from ophsh.shell.builtins import BUILTINS
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
@@ -97,10 +98,16 @@ class Shell:
         if pictures.wanted(self, expanded):
             return pictures.show(self, expanded)
         request = self.request(expanded)
+        self.state.check_size(request.line(), "request")
         reply = self.backend.submit(request, progress=self.progress)
         cube = request.get("cube") or ""
         self.state.follow(reply, massive=is_group(cube) or len(split_values(cube)) > 1)
-        return Outcome(request=request.line(), reply=reply)
+        if request.operator == "oph_delete" and reply.ok:
+            self.state.forget_cube(split_values(cube))
+        outcome = Outcome(request=request.line(), reply=reply)
+        if not outcome.ok:
+            outcome.advice = advise(request, outcome.message or "")
+        return outcome
 
     def request(self, line: str) -> TaskRequest:
         """The validated request an operator line makes where the shell is (variables already
@@ -110,6 +117,9 @@ class Shell:
             spec = resolve_operator(line.split(None, 1)[0], self.specs)
             parsed = parse_request(line)
             request, _ = validate(self.state.context().apply(parsed, spec), self.specs, strict=True)
+            project = self.state.get("OPH_PROJECT")
+            if project and not request.has("project"):
+                request = request.with_arg("project", project)  # as oph_term sends it
         except (ParseError, UnknownCommandError, ValidationError) as err:
             fixed = repair(line, self.specs)
             if fixed and fixed != line:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from ophsh.backend import Reply, StartState
 from ophsh.errors import NotFoundError, ValidationError
@@ -14,6 +17,11 @@ from ophsh.syntax import substitute
 __all__ = ["ShellState", "check_name", "parse_assignment"]
 
 HIDDEN = frozenset({"OPH_PASSWD"})
+# Not kept across restarts: the backend resumes the first four, the others are secrets.
+NOT_KEPT = frozenset(
+    {"OPH_SESSION_ID", "OPH_CWD", "OPH_CDD", "OPH_DATACUBE", "OPH_PASSWD", "OPH_TOKEN"}
+)
+log = logging.getLogger(__name__)
 
 
 def check_name(name: str, what: str, reserved: frozenset[str] = frozenset()) -> None:
@@ -43,13 +51,57 @@ def parse_assignment(text: str) -> tuple[str, str, bool]:
 class ShellState:
     """Variables (predefined and user) and aliases of one shell."""
 
-    def __init__(self, specs: Specs, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        specs: Specs,
+        environ: Mapping[str, str] | None = None,
+        *,
+        kept: Path | None = None,
+    ) -> None:
+        """``kept`` is the file where ``setenv``/``unsetenv`` are remembered (None: nowhere);
+        what it holds comes between the defaults and the environment, which wins."""
         self.specs = specs
         self.variables: dict[str, str] = {
             name: var.default for name, var in specs.variables.items() if var.default is not None
         }
         self.aliases: dict[str, str] = {name: a.body for name, a in specs.aliases.items()}
+        self.kept_path = kept
+        self._kept: dict[str, str | None] = self._read_kept()
+        for name, value in self._kept.items():
+            if value is None:
+                self.variables.pop(name, None)
+            else:
+                self.variables[name] = value
         self._load_environment(os.environ if environ is None else environ)
+
+    def _read_kept(self) -> dict[str, str | None]:
+        if self.kept_path is None or not self.kept_path.exists():
+            return {}
+        try:
+            data = json.loads(self.kept_path.read_text())
+        except (OSError, ValueError):
+            log.warning("cannot read the kept variables in %s", self.kept_path, exc_info=True)
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {
+            k: v
+            for k, v in data.items()
+            if isinstance(k, str) and k not in NOT_KEPT and (v is None or isinstance(v, str))
+        }
+
+    def keep(self, name: str) -> None:
+        """Remember the variable's value (or that it was removed) for the next shell."""
+        if self.kept_path is None or name in NOT_KEPT:
+            return
+        self._kept[name] = self.variables.get(name)
+        tmp = self.kept_path.with_name(self.kept_path.name + ".tmp")
+        try:
+            self.kept_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self._kept, indent=1, sort_keys=True))
+            tmp.replace(self.kept_path)
+        except OSError:
+            log.warning("cannot keep the variables in %s", self.kept_path, exc_info=True)
 
     def _load_environment(self, environ: Mapping[str, str]) -> None:
         for key, value in environ.items():
@@ -81,6 +133,25 @@ class ShellState:
     def expand(self, text: str) -> str:
         return substitute(text, self.variables.get)
 
+    def check_size(self, text: str, what: str) -> None:
+        """Refuse what is larger than OPH_REQUEST_BUFFER kB, as oph_term does."""
+        setting = self.variables.get("OPH_REQUEST_BUFFER") or ""
+        if not setting:
+            return  # unset: no limit
+        try:
+            limit = int(setting)
+        except ValueError:
+            raise ValidationError(f"OPH_REQUEST_BUFFER={setting} is not a number of kB") from None
+        if limit <= 0:
+            raise ValidationError(f"OPH_REQUEST_BUFFER={setting} must be more than 0 kB")
+        size = len(text.encode())
+        if size > limit * 1024:
+            raise ValidationError(
+                f"the {what} is {size} bytes: the request buffer is too small "
+                f"(OPH_REQUEST_BUFFER={limit} kB)",
+                hint="setenv OPH_REQUEST_BUFFER=N with N in kB",
+            )
+
     def context(self) -> Context:
         """Where commands run: session, folders, current cube... as the variables say now."""
         return Context.from_variables(lambda name: self.expand(self.variables.get(name) or ""))
@@ -106,6 +177,11 @@ class ShellState:
                 self.variables[name] = value
             else:
                 self.variables.pop(name, None)
+
+    def forget_cube(self, deleted: list[str]) -> None:
+        """The current cube is no longer current once it is deleted."""
+        if self.variables.get("OPH_DATACUBE") in deleted:
+            self.variables.pop("OPH_DATACUBE")
 
     def follow(self, reply: Reply, *, massive: bool) -> None:
         """Update session, cwd, cdd and the current cube from a reply, as oph_term does."""
