@@ -50,6 +50,7 @@ class ServerOperators:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.xml_url = ""  # where clients download the operator XMLs; set by the server
         self.sessions = service.sessions
         self.table: dict[str, Callable[[str, TaskRequest], Reply]] = {
             "oph_get_config": self.get_config,
@@ -70,7 +71,7 @@ class ServerOperators:
         state = self.sessions.state(user)
         session = self.sessions.last(user)
         values = {
-            "OPH_XML_URL": "",
+            "OPH_XML_URL": self.xml_url,
             "OPH_BASE_SRC_PATH": str(self.service.paths.base),
             "OPH_SESSION_ID": session.url if session else "",
             "OPH_EXEC_MODE": state.exec_mode,
