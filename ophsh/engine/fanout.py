@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 
 from ophsh.document import Document
 from ophsh.engine.context import Cancelled, Handler, OpContext
@@ -23,6 +25,21 @@ __all__ = ["MASSIVE_PARAMS", "massive_param", "run_massive"]
 
 # The parameters whose filter or list makes a call massive, in the order they are looked at.
 MASSIVE_PARAMS = ("cube", "src_path", "input")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One task of a massive operation: its target, the cube it made, its error, its times."""
+
+    target: str
+    output: str
+    error: str
+    begin: str
+    end: str
+
+
+def now() -> str:
+    return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def massive_param(spec: OperatorSpec, request: TaskRequest) -> str | None:
@@ -54,18 +71,19 @@ def run_massive(
     finished = 0
     lock = threading.Lock()
 
-    def one(target: str) -> tuple[str, str]:
-        """Run the operator on one target: (output cube, error or '')."""
+    def one(target: str) -> Run:
+        """Run the operator on one target."""
         nonlocal finished
         ctx.check_cancel()
+        begin = now()
         sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
         try:
             handler(sub, Params(spec, request.with_arg(param, target)))
-            result = sub.outputs.get("cube", ""), ""
+            result = Run(target, sub.outputs.get("cube", ""), "", begin, now())
         except Cancelled:
             raise
         except OphshError as err:
-            result = "", f"{target}: {err}"
+            result = Run(target, "", f"{target}: {err}", begin, now())
         with lock:
             finished += 1
             ctx.progress(spec.short_name, finished, len(targets))
@@ -78,8 +96,8 @@ def run_massive(
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
             results = list(pool.map(one, targets))
-    _report(ctx.doc, spec, targets, results)
-    made = tuple(output for output, _ in results if output)
+    _report(ctx.doc, results)
+    made = tuple(run.output for run in results if run.output)
     outputs = {
         "cube": made,
         "cwd": (request.get("cwd") or "",),
@@ -88,22 +106,10 @@ def run_massive(
     return TaskResult(ctx.doc, outputs, massive=param)
 
 
-def _report(
-    doc: Document, spec: OperatorSpec, targets: list[str], results: list[tuple[str, str]]
-) -> None:
-    rows, failures = [], []
-    for i, (target, (output, error)) in enumerate(zip(targets, results, strict=True), 1):
-        rows.append(
-            [
-                f"{i}",
-                spec.name,
-                target,
-                output,
-                "OPH_STATUS_ERROR" if error else "OPH_STATUS_COMPLETED",
-            ]
-        )
-        if error:
-            failures.append(error)
+def _report(doc: Document, runs: list[Run]) -> None:
+    """Ophidia's massive objects: the status, then one row per task of the massive operation
+    (the shape its server gives when no output_format is asked for), then the status."""
+    failures = [run.error for run in runs if run.error]
     doc.add_text(
         "massive_status",
         "Massive Operation Status",
@@ -112,20 +118,24 @@ def _report(
     doc.add_grid(
         "massive_list",
         "Massive Operation Task List",
-        ("TASK", "OPERATOR", "INPUT", "OUTPUT", "EXIT STATUS"),
-        ("string",) * 5,
-        rows,
+        ("MARKER ID", "EXIT STATUS", "INPUT", "OUTPUT", "BEGIN TIME", "END TIME"),
+        ("int", "string", "string", "string", "string", "string"),
+        [
+            [
+                "-",  # the engine does not give light tasks marker ids of their own
+                "OPH_STATUS_ERROR" if run.error else "OPH_STATUS_COMPLETED",
+                run.target,
+                run.output,
+                run.begin,
+                run.end,
+            ]
+            for run in runs
+        ],
     )
-    done = len(targets) - len(failures)
-    doc.add_text(
-        "massive_summary",
-        "Summary",
-        f"{done} of {len(targets)} task(s) completed"
-        if targets
-        else "no cube or file matched the filter",
-    )
+    if not runs:
+        doc.add_text("workflow_summary", "WARNING", "No job found!")
     if failures:
-        doc.set_status(False, f"{len(failures)} of {len(targets)} failed; first: {failures[0]}")
+        doc.set_status(False, f"{len(failures)} of {len(runs)} failed; first: {failures[0]}")
 
 
 def _int(text: str | None, default: int) -> int:
