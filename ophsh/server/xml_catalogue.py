@@ -5,7 +5,7 @@ oph_term asks ``oph_get_config`` for ``OPH_XML_URL``, reads the page at that URL
 fetches the newer ones; completion then reads ``/operator/@name`` and every
 ``//args/argument`` (type, mandatory, default, minvalue, maxvalue, values). The files follow the
 layout of Ophidia's operator XMLs; the parameter facts come from ``grammar/operators.json``, the
-abstract from our own help.
+abstract from our own help (the one oph_man shows).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from xml.sax.saxutils import escape, quoteattr
 
+from ophsh.engine.ops.catalogue import AUTHOR, VERSION, abstract
 from ophsh.spec import OperatorSpec, ParamSpec, Specs, grammar_dir
 
 __all__ = ["XmlCatalogue", "operator_xml"]
 
-VERSION = "1.0"
 _ARG_INDENT = "\t\t"
 
 
@@ -43,23 +43,6 @@ def _argument(param: ParamSpec) -> str:
     return f"{_ARG_INDENT}<argument {text}>{escape(param.name)}</argument>"
 
 
-def _abstract(spec: OperatorSpec, params: list[ParamSpec]) -> str:
-    """The abstract in Ophidia's sections ([Type], [Behaviour], ...), in our own words."""
-    lines = ["[Type]", f"{spec.category or 'General'}.", "", "[Behaviour]"]
-    lines.append(spec.summary or spec.name)
-    if spec.help:
-        lines += ["", spec.help]
-    documented = [p for p in params if p.help]
-    if documented:
-        lines += ["", "[Parameters]"]
-        lines += [f"- {p.name} : {p.help}" for p in documented]
-    if spec.example:
-        lines += ["", "[Examples]", f"OPH_TERM: {spec.example}"]
-    if not spec.family:
-        lines += ["", "(Not run by the embedded store of ophsh serve.)"]
-    return "\n".join(lines)
-
-
 def operator_xml(spec: OperatorSpec) -> str:
     """One operator's XML document."""
     params = [p for p in spec.params if not p.is_global]
@@ -69,8 +52,8 @@ def operator_xml(spec: OperatorSpec) -> str:
         '<!DOCTYPE operator SYSTEM "ophidiaoperator.dtd">\n'
         f'<operator name="{spec.name.upper()}" version="{VERSION}">\n'
         "    <info>\n"
-        f"        <abstract>{escape(_abstract(spec, params))}</abstract>\n"
-        "        <author>ophsh (generated from its operator specifications)</author>\n"
+        f"        <abstract>{escape(abstract(spec))}</abstract>\n"
+        f"        <author>{escape(AUTHOR)}</author>\n"
         f"        <category>{escape(spec.category)}</category>\n"
         f"        <permission>{escape(spec.permission)}</permission>\n"
         "    </info>\n"
