@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ophsh.backend import FINISHED_STATUSES as FINISHED
 from ophsh.backend import Reply
 from ophsh.document import Document
-from ophsh.engine.sessions import Session
+from ophsh.engine.sessions import Job, Session
 from ophsh.errors import NotFoundError
 from ophsh.request import TaskRequest
 
@@ -45,6 +46,76 @@ def _whole(text: str | None, default: int) -> int:
     return number
 
 
+def _source(doc: Document, session: Session, workflow: int, marker: int) -> Document:
+    """The source keys Ophidia's server gives its own resume documents."""
+    doc.source.update(
+        keys=["Session Code", "Workflow", "Marker", "JobID"],
+        values=[session.code, str(workflow), str(marker), session.url],
+    )
+    return doc
+
+
+def _ratio(job: Job) -> str:
+    """The progress of a workflow as Ophidia prints it (%f)."""
+    return f"{1.0 if job.status in FINISHED else 0.0:f}"
+
+
+def _command(job: Job, level: int) -> str:
+    """What oph_resume document_type=request shows of a stored request: the command as typed
+    (level 1), the command as a submission string (level 2), the whole JSON (level 3+)."""
+    if level >= 3:
+        return job.request
+    try:
+        stored = json.loads(job.request)
+    except ValueError:
+        return job.command or "-"
+    typed = str(stored.get("command") or "") if isinstance(stored, dict) else ""
+    name = str(stored.get("name") or "") if isinstance(stored, dict) else ""
+    if level == 2:
+        return job.command or typed or name or "-"
+    return typed or job.command or name or "-"
+
+
+@dataclass(frozen=True)
+class _ResumeQuery:
+    """What an oph_resume request asks, checked as Ophidia checks it."""
+
+    id: int
+    by_marker: bool
+    request: bool
+    level: int
+    save: bool
+    execute: bool
+
+    @classmethod
+    def of(cls, request: TaskRequest) -> _ResumeQuery:
+        def choice(key: str, values: tuple[str, str], default: str) -> bool:
+            value = (request.get(key) or default).lower()
+            if value not in values:
+                raise ValueError(f"{key} must be {values[0]} or {values[1]}")
+            return value == values[0]
+
+        try:
+            ident = _whole(request.get("id"), 0)
+            level = _whole(request.get("level"), 1)
+        except ValueError:
+            raise ValueError("id and level must be whole numbers") from None
+        if level > 5:
+            raise ValueError("level must be 0 to 5")
+        by_marker = choice("id_type", ("marker", "workflow"), "workflow")
+        wants_request = choice("document_type", ("request", "response"), "response")
+        if wants_request and level == 0:
+            level = 1  # for requests, level 0 and 1 are the same
+        return cls(
+            id=ident,
+            by_marker=by_marker,
+            request=wants_request,
+            level=level,
+            save=choice("save", ("yes", "no"), "no"),
+            execute=choice("execute", ("yes", "no"), "no"),
+        )
+
+
 class ServerOperators:
     """The server's own operators, answered for one service."""
 
@@ -62,8 +133,10 @@ class ServerOperators:
     def answer(self, user: str, request: TaskRequest) -> Reply:
         return self.table[request.operator](user, request)
 
-    def _session(self, user: str, request: TaskRequest) -> Session:
-        return self.service.session_for(user, request.get("sessionid") or "null")
+    def _session(self, user: str, request: TaskRequest | None, named: str | None = None) -> Session:
+        """The request's session, or the one ``named`` (a session URL) when given."""
+        text = named if request is None else request.get("sessionid")
+        return self.service.session_for(user, text or "null")
 
     def get_config(self, user: str, request: TaskRequest) -> Reply:
         """The user's stored state, one row per key (every key by default)."""
@@ -94,63 +167,114 @@ class ServerOperators:
         return Reply(document=doc)
 
     def resume(self, user: str, request: TaskRequest) -> Reply:
-        """The session's jobs (id=0), one job's progress (level=0), response or request; with
-        execute=yes, the stored request submitted again as a new workflow."""
-        session = self._session(user, request)
+        """oph_resume: the session's workflows (id=0), one workflow's (or task's, with
+        id_type=marker) progress (level=0), response or request (document_type=request); with
+        save=yes the session becomes the user's current one; with execute=yes the stored
+        request runs again as a new workflow."""
         try:
-            job_id = _whole(request.get("id"), 0)
-            level = _whole(request.get("level"), 1)
-        except ValueError:
-            return Reply(error=WRONG_PARAMETER, message="id and level must be whole numbers")
-        if request.get("execute") == "yes":
-            return self._repeat(user, session, job_id)
-        doc = _document(user)
-        if job_id == 0:
-            self._job_list(doc, session, level)
-            return Reply(document=doc)
-        try:
-            job = self.sessions.job(session, job_id)
-        except NotFoundError as err:
-            doc.fail(str(err))
-            return Reply(document=doc)
-        if request.get("document_type") == "request":
-            doc.add_text("resume", "Request", job.request)
-        elif level == 0 or job.response is None:
+            ask = _ResumeQuery.of(request)
+        except ValueError as err:
+            return Reply(error=WRONG_PARAMETER, message=f"oph_resume: {err}")
+        named = request.get("session") or "this"
+        session = self._session(user, request if named.lower() == "this" else None, named)
+        if ask.execute:
+            return self._repeat(user, session, ask.id)
+        if ask.save:
+            self.sessions.save_state(user, session=session.url)
+        if ask.id == 0:
+            doc = self._job_list(user, session, ask)
+            return Reply(jobid=session.url if ask.save else None, document=doc)
+        job = self._job_of(session, ask)
+        if job is None:
+            what = "marker" if ask.by_marker else "workflow"
+            return Reply(error=WRONG_PARAMETER, message=f"no {what} {ask.id} in this session")
+        jobid = session.jobid(job.workflow, job.marker)
+        saved = jobid if ask.save else None
+        if ask.request:
+            doc = self._request_list(user, session, job, ask)
+        elif ask.level == 0 or job.response is None:
+            doc = _source(_document(user), session, job.workflow, job.marker)
             doc.add_text("workflow_status", "Workflow Status", job.status)
             doc.add_grid(
                 "workflow_progress",
                 "Workflow Progress Ratio",
                 ("CREATION DATE", "PROGRESS RATIO"),
                 ("string", "double"),
-                [[job.created, "1.0" if job.status in FINISHED else "0.0"]],
+                [[job.created, _ratio(job)]],
             )
+            doc.set_status(True)
         else:
-            jobid = session.jobid(job.workflow, job.marker)
-            return Reply(jobid=jobid, document=Document.from_json(job.response))
-        doc.set_status(True)
-        return Reply(document=doc)
+            return Reply(jobid=saved or jobid, document=Document.from_json(job.response))
+        return Reply(jobid=saved, document=doc)
 
-    def _job_list(self, doc: Document, session: Session, level: int) -> None:
-        rows = [
-            [
-                session.jobid(j.workflow, j.marker),
+    def _job_of(self, session: Session, ask: _ResumeQuery) -> Job | None:
+        """The workflow a query names; by marker, the one whose markers include it."""
+        jobs = self.sessions.jobs(session)
+        if not ask.by_marker:
+            return next((j for j in jobs if j.workflow == ask.id), None)
+        owner = None
+        for job in jobs:  # in workflow order, so markers grow
+            if job.marker <= ask.id:
+                owner = job
+        return owner
+
+    def _job_list(self, user: str, session: Session, ask: _ResumeQuery) -> Document:
+        """Ophidia's list of a session's workflows: the request, response or workflow list."""
+        keys = ["OPH JOB ID", "SESSION CODE", "WORKFLOW ID", "MARKER ID", "CREATION DATE"]
+        types = ["string", "string", "int", "int", "string"]
+        if ask.request:
+            keys.append("COMMAND")
+            types.append("string")
+            title = "Command List" if ask.by_marker else "Request List"
+        else:
+            if ask.by_marker:
+                keys.append("PARENT MARKER ID")
+                types.append("int")
+            keys.append("EXIT STATUS" if ask.level else "PROGRESS RATIO")
+            types.append("string" if ask.level else "double")
+            title = "Response List" if ask.by_marker else "Workflow List"
+        rows = []
+        for job in self.sessions.jobs(session):
+            row = [
+                session.jobid(job.workflow, job.marker),
                 session.code,
-                str(j.workflow),
-                str(j.marker),
-                j.created,
-                "1.0" if j.status in FINISHED else "0.0" if level == 0 else j.status,
+                str(job.workflow),
+                str(job.marker),
+                job.created,
             ]
-            for j in self.sessions.jobs(session)
-        ]
-        last = "PROGRESS RATIO" if level == 0 else "EXIT STATUS"
+            if ask.request:
+                row.append(_command(job, ask.level))
+            else:
+                if ask.by_marker:
+                    row.append("-")
+                row.append(job.status if ask.level else _ratio(job))
+            rows.append(row)
+        doc = _source(_document(user), session, 0, 0)
+        doc.add_grid("resume", title, keys, types, rows)
+        doc.set_status(True)
+        return doc
+
+    def _request_list(self, user: str, session: Session, job: Job, ask: _ResumeQuery) -> Document:
+        """One workflow's request, as the one row of Ophidia's Request List."""
+        doc = _source(_document(user), session, job.workflow, job.marker)
         doc.add_grid(
             "resume",
-            "Workflow List",
-            ("OPH JOB ID", "SESSION CODE", "WORKFLOW ID", "MARKER ID", "CREATION DATE", last),
-            ("string", "string", "int", "int", "string", "double" if level == 0 else "string"),
-            rows,
+            "Request List",
+            ("OPH JOB ID", "SESSION CODE", "WORKFLOW ID", "MARKER ID", "CREATION DATE", "COMMAND"),
+            ("string", "string", "int", "int", "string", "string"),
+            [
+                [
+                    session.jobid(job.workflow, job.marker),
+                    session.code,
+                    str(job.workflow),
+                    str(job.marker),
+                    job.created,
+                    _command(job, ask.level),
+                ]
+            ],
         )
         doc.set_status(True)
+        return doc
 
     def _repeat(self, user: str, session: Session, job_id: int) -> Reply:
         if job_id <= 0:
