@@ -133,7 +133,7 @@ def _report(doc: Document, runs: list[Run]) -> None:
         ],
     )
     if not runs:
-        doc.add_text("workflow_summary", "WARNING", "No job found!")
+        doc.add_text("massive_summary", "WARNING", "No object found!")
     if failures:
         doc.set_status(False, f"{len(failures)} of {len(runs)} failed; first: {failures[0]}")
 

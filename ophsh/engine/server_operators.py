@@ -46,11 +46,13 @@ def _whole(text: str | None, default: int) -> int:
     return number
 
 
-def _source(doc: Document, session: Session, workflow: int, marker: int) -> Document:
+def _source(
+    doc: Document, session: Session, workflow: int, marker: int, jobid: str = ""
+) -> Document:
     """The source keys Ophidia's server gives its own resume documents."""
     doc.source.update(
         keys=["Session Code", "Workflow", "Marker", "JobID"],
-        values=[session.code, str(workflow), str(marker), session.url],
+        values=[session.code, str(workflow), str(marker), jobid or session.url],
     )
     return doc
 
@@ -193,7 +195,7 @@ class ServerOperators:
         if ask.request:
             doc = self._request_list(user, session, job, ask)
         elif ask.level == 0 or job.response is None:
-            doc = _source(_document(user), session, job.workflow, job.marker)
+            doc = _source(_document(user), session, job.workflow, job.marker, jobid)
             doc.add_text("workflow_status", "Workflow Status", job.status)
             doc.add_grid(
                 "workflow_progress",
@@ -256,7 +258,8 @@ class ServerOperators:
 
     def _request_list(self, user: str, session: Session, job: Job, ask: _ResumeQuery) -> Document:
         """One workflow's request, as the one row of Ophidia's Request List."""
-        doc = _source(_document(user), session, job.workflow, job.marker)
+        by_marker = (0, ask.id) if ask.by_marker else (job.workflow, 0)
+        doc = _source(_document(user), session, *by_marker)
         doc.add_grid(
             "resume",
             "Request List",
