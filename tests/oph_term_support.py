@@ -45,6 +45,7 @@ def build_oph_term(cache: Path) -> Path | str:
     missing = [tool for tool in BUILD_TOOLS if shutil.which(tool) is None]
     if sources is None or missing:
         return NOT_BUILT + (f" (missing build tools: {', '.join(missing)})" if missing else "")
+    cache.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="oph_term-src-", dir=cache))
     if (sources / "configure.ac").exists():
         shutil.copytree(sources, work, dirs_exist_ok=True)

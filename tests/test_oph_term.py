@@ -17,6 +17,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -36,7 +37,9 @@ SOME_FRAMES = "*T20-30-*.fits"  # four frames of the generated night
 
 @pytest.fixture(scope="module")
 def oph_term(request) -> Path:
-    found = locate_oph_term(request.config.cache.mkdir("oph_term"))
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    where = cache.mkdir("oph_term") if cache else Path(tempfile.gettempdir()) / "ophsh-oph_term"
+    found = locate_oph_term(where)
     if isinstance(found, str):
         pytest.skip(found)
     return found
