@@ -212,6 +212,13 @@ def test_a_workflow_file_is_checked_and_submitted_three_ways(term):
     assert by_w.returncode == 0, by_w.stderr
     status = [o for o in by_w.response["response"] if o["objkey"] == "workflow_status"]
     assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED"
+    tasks = [o for o in by_w.response["response"] if o["objkey"] == "workflow_list"]
+    grid = tasks[0]["objcontent"][0]
+    row = next(r for r in grid["rowvalues"] if "second" in r)
+    second = dict(zip(grid["rowkeys"], row, strict=True))
+    task = f"{second['WORKFLOW ID']}#{second['MARKER ID']}"
+    viewed = term.e(f"view {task}", json_out=False)  # a task of the workflow, by its marker
+    assert viewed.returncode == 0 and "Workflow Task List" in viewed.plain, viewed.plain
     by_file = term.piped("./wf.json 2")
     assert "OPH_STATUS_COMPLETED" in by_file.plain
 

@@ -78,6 +78,25 @@ def _command(job: Job, level: int) -> str:
     return typed or job.command or name or "-"
 
 
+def _tasks_of(job: Job) -> list[tuple[int, str]]:
+    """(marker, exit status) of each task of a finished multi-task workflow, from the task
+    list of its stored document."""
+    if not job.response:
+        return []
+    try:
+        grid = Document.from_json(job.response).grid("workflow_list")
+    except ValueError:
+        return []
+    if grid is None or "MARKER ID" not in grid.keys or "EXIT STATUS" not in grid.keys:
+        return []
+    marker, status = grid.keys.index("MARKER ID"), grid.keys.index("EXIT STATUS")
+    return [
+        (int(row[marker]), row[status])
+        for row in grid.rows
+        if row[marker].isdigit() and int(row[marker]) != job.marker
+    ]
+
+
 @dataclass(frozen=True)
 class _ResumeQuery:
     """What an oph_resume request asks, checked as Ophidia checks it."""
@@ -251,6 +270,20 @@ class ServerOperators:
                     row.append("-")
                 row.append(job.status if ask.level else _ratio(job))
             rows.append(row)
+            if ask.by_marker and not ask.request:  # the tasks of a workflow, by their markers
+                for marker, status in _tasks_of(job):
+                    ratio = f"{1.0 if status in FINISHED else 0.0:f}"
+                    rows.append(
+                        [
+                            session.jobid(job.workflow, marker),
+                            session.code,
+                            str(job.workflow),
+                            str(marker),
+                            job.created,
+                            str(job.marker),
+                            status if ask.level else ratio,
+                        ]
+                    )
         doc = _source(_document(user), session, 0, 0)
         doc.add_grid("resume", title, keys, types, rows)
         doc.set_status(True)
