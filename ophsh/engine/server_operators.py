@@ -362,6 +362,22 @@ class ServerOperators:
             doc.fail(f"oph_manage_session action={action} is not supported here")
             return Reply(document=doc)
         mine = self.sessions.of_user(user)
+        rows = []
+        for s in mine:
+            jobs = self.sessions.jobs(s)
+            last = jobs[-1] if jobs else None
+            rows.append(
+                [
+                    s.url,
+                    s.label,
+                    s.owner,
+                    s.created,
+                    s.last_access,
+                    str(last.workflow) if last else "0",
+                    str(last.marker) if last else "0",
+                    "yes" if s.active else "no",
+                ]
+            )
         doc.add_grid(
             "manage_session_list",
             "Session List",
@@ -371,14 +387,21 @@ class ServerOperators:
                 "OPH_OWNER",
                 "OPH_CREATION_TIME",
                 "OPH_LAST_ACCESS_TIME",
+                "OPH_LAST_WORKFLOW",
+                "OPH_LAST_MARKER",
                 "OPH_ACTIVE",
             ),
-            ("string",) * 6,
-            [
-                [s.url, s.label, s.owner, s.created, s.last_access, "yes" if s.active else "no"]
-                for s in mine
-            ],
+            ("string",) * 8,
+            rows,
         )
-        doc.add_text("manage_session_summary", "Summary", f"Found {len(mine)} sessions")
+        count = len(mine)
+        found = (
+            "No session found"
+            if not count
+            else "Found 1 session"
+            if count == 1
+            else f"Found {count} sessions"
+        )
+        doc.add_text("manage_session_summary", "Summary", found)
         doc.set_status(True)
         return Reply(document=doc)
