@@ -128,6 +128,30 @@ def test_commands_piped_on_stdin_share_one_session_and_folder(term):
     assert f"\n{session}\n" in out
 
 
+def test_the_default_aliases_over_operators_work(term):
+    listed = term.ok("oph_list level=1")
+    ran = term.piped(
+        "lsd",
+        "cdd raw",
+        "pdd",
+        "cc scratch",
+        "rc scratch 2 2 3",
+        "show",
+        "del $OPH_DATACUBE",
+        "rmr scratch",
+        "ls",
+        f"repeat {workflow_of(listed.reply['jobid'])}",
+    )
+    out = ran.plain
+    assert ran.returncode == 0, out
+    assert "| d | raw" in out.split(">> lsd\n")[1]  # oph_fs ls of the data directory
+    assert "\n/raw\n" in out  # pdd after cdd raw
+    assert "Selected 4 rows out of 4" in out.split(">> show")[1]  # oph_explorecube
+    assert "scratch" not in out.split(">> ls\n")[1].split(">> repeat")[0]  # rmr removed it
+    repeated = out.split(">> repeat")[1]
+    assert "execute=yes" in repeated and "Ophidia Filesystem" in repeated
+
+
 def test_view_shows_a_workflow_by_number_marker_and_job_id(term):
     listed = term.ok("oph_list level=2")
     jobid = listed.reply["jobid"]
