@@ -39,6 +39,7 @@ class Run:
 
 
 def now() -> str:
+    """The time as Ophidia's task lists print it."""
     return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -107,8 +108,8 @@ def run_massive(
 
 
 def _report(doc: Document, runs: list[Run]) -> None:
-    """Ophidia's massive objects: the status, then one row per task of the massive operation
-    (the shape its server gives when no output_format is asked for), then the status."""
+    """Ophidia's massive objects: the massive status, one row per task (in the shape its server
+    gives when no output_format is asked for), a warning when nothing matched."""
     failures = [run.error for run in runs if run.error]
     doc.add_text(
         "massive_status",
