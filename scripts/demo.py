@@ -68,6 +68,9 @@ def _said(envelope: dict) -> str:
                 found.setdefault(item.get("title") or "", item["message"])
             elif obj.get("objclass") == "grid":
                 rows += len(item.get("rowvalues") or [])
+    status = found.get("Massive Operation Status")
+    if status:  # a massive operation: how many tasks, and how it ended
+        return f"{rows} task(s) {status.removeprefix('OPH_STATUS_').lower()}"
     for title in ("Summary", "Output Cube", "Output Container"):
         if title in found:
             return f"{title.lower()}: {found[title]}" if title != "Summary" else found[title]

@@ -91,15 +91,18 @@ def test_cubeschema_cubesize_and_elements(run, night):
 
 def test_man_and_operators_list(run):
     doc = run("man oph_importfits").reply.document
+    assert doc.text_titled("Function Name and Version") == "OPH_IMPORTFITS v1.0"
     args = doc.grid("man_args")
     assert "src_path" in args.column("NAME")
-    text = doc.text_titled("oph_importfits")
-    assert "NAXIS1" in text and "Example" in text
-    ops = run("oph_operators_list operator_filter=*fits*").reply.document
+    assert args.keys[-1] == "MULTIVALUE"
+    info = dict(doc.grid("man_info").rows)
+    assert "NAXIS1" in info["Abstract"] and "[Examples]" in info["Abstract"]
+    ops = run("oph_operators_list operator_filter=fits").reply.document
     assert ops.grid("operators_list_list").column("OPERATORS") == [
-        "oph_exportfits",
-        "oph_importfits",
+        "OPH_EXPORTFITS",
+        "OPH_IMPORTFITS",
     ]
+    assert "oph_man function=" in ops.text_titled("Help Message")
 
 
 def test_man_of_an_unknown_operator_suggests(shell):

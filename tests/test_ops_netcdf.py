@@ -74,9 +74,9 @@ def test_exp_and_imp_dims_by_name_reorder_the_array(run, backend, tos):
     ).reply.document.output_cube
     _, dims, _ = schema(run, pid)
     assert [(n, r[4], r[5], r[6]) for n, r in dims.items()] == [
-        ("lat", "c", "no", "1"),
-        ("lon", "c", "no", "2"),
-        ("time", "M", "yes", "1"),
+        ("lat", "cell", "no", "1"),
+        ("lon", "cell", "no", "2"),
+        ("time", "month", "yes", "1"),
     ]
     source = xr.open_dataset(tos).tos.transpose("lat", "lon", "time").values
     assert np.array_equal(cube_array(backend, pid), source, equal_nan=True)

@@ -126,7 +126,7 @@ def test_long_outputs_go_through_the_pager(tmp_path):
     child.expect_exact(">>")
     child.sendline("oph_operators_list")  # some 80 rows: taller than 20 lines
     child.expect_exact("PAGED:")
-    child.expect_exact("oph_reduce2")
+    child.expect_exact("OPH_REDUCE2")  # names as Ophidia lists them
     child.expect_exact(">>")
     child.sendline("oph_list")  # short: printed straight, not through the pager
     child.expect_exact("Ophidia Filesystem")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import posixpath
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 
 from ophsh.document import Document
 from ophsh.engine.context import Cancelled, Handler, OpContext
@@ -24,6 +26,22 @@ __all__ = ["MASSIVE_PARAMS", "massive_param", "run_massive"]
 
 # The parameters whose filter or list makes a call massive, in the order they are looked at.
 MASSIVE_PARAMS = ("cube", "src_path", "input")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One task of a massive operation: its target, the cube it made, its error, its times."""
+
+    target: str
+    output: str
+    error: str
+    begin: str
+    end: str
+
+
+def now() -> str:
+    """The time as Ophidia's task lists print it."""
+    return datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def massive_param(spec: OperatorSpec, request: TaskRequest) -> str | None:
@@ -58,19 +76,20 @@ def run_massive(
     lock = threading.Lock()
     stopped: list[str] = []  # targets an interruption kept from running to the end
 
-    def one(target: str) -> tuple[str, str]:
-        """Run the operator on one target: (output cube, error or '')."""
+    def one(target: str) -> Run:
+        """Run the operator on one target."""
         nonlocal finished
+        begin = now()
         sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
         try:
             sub.check_cancel()
             handler(sub, Params(spec, request.with_arg(param, target)))
-            result = sub.outputs.get("cube", ""), ""
+            result = Run(target, sub.outputs.get("cube", ""), "", begin, now())
         except Cancelled:
             stopped.append(target)
-            result = "", f"{target}: not run ({ctx.cancel.reason})"
+            result = Run(target, "", f"{target}: not run ({ctx.cancel.reason})", begin, now())
         except OphshError as err:
-            result = "", f"{target}: {err}"
+            result = Run(target, "", f"{target}: {err}", begin, now())
         with lock:
             finished += 1
             ctx.progress(spec.short_name, finished, len(targets))
@@ -83,8 +102,8 @@ def run_massive(
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
             results = list(pool.map(one, targets))
-    _report(ctx.doc, spec, targets, results)
-    made = tuple(output for output, _ in results if output)
+    _report(ctx.doc, results)
+    made = tuple(run.output for run in results if run.output)
     if stopped:  # say what is kept, so that a second run does not add it again
         ctx.doc.set_status(
             False,
@@ -100,22 +119,10 @@ def run_massive(
     return TaskResult(ctx.doc, outputs, massive=param)
 
 
-def _report(
-    doc: Document, spec: OperatorSpec, targets: list[str], results: list[tuple[str, str]]
-) -> None:
-    rows, failures = [], []
-    for i, (target, (output, error)) in enumerate(zip(targets, results, strict=True), 1):
-        rows.append(
-            [
-                f"{i}",
-                spec.name,
-                target,
-                output,
-                "OPH_STATUS_ERROR" if error else "OPH_STATUS_COMPLETED",
-            ]
-        )
-        if error:
-            failures.append(error)
+def _report(doc: Document, runs: list[Run]) -> None:
+    """Ophidia's massive objects: the massive status, one row per task (in the shape its server
+    gives when no output_format is asked for), a warning when nothing matched."""
+    failures = [run.error for run in runs if run.error]
     doc.add_text(
         "massive_status",
         "Massive Operation Status",
@@ -124,20 +131,24 @@ def _report(
     doc.add_grid(
         "massive_list",
         "Massive Operation Task List",
-        ("TASK", "OPERATOR", "INPUT", "OUTPUT", "EXIT STATUS"),
-        ("string",) * 5,
-        rows,
+        ("MARKER ID", "EXIT STATUS", "INPUT", "OUTPUT", "BEGIN TIME", "END TIME"),
+        ("int", "string", "string", "string", "string", "string"),
+        [
+            [
+                "-",  # the engine does not give light tasks marker ids of their own
+                "OPH_STATUS_ERROR" if run.error else "OPH_STATUS_COMPLETED",
+                run.target,
+                run.output,
+                run.begin,
+                run.end,
+            ]
+            for run in runs
+        ],
     )
-    done = len(targets) - len(failures)
-    doc.add_text(
-        "massive_summary",
-        "Summary",
-        f"{done} of {len(targets)} task(s) completed"
-        if targets
-        else "no cube or file matched the filter",
-    )
+    if not runs:
+        doc.add_text("massive_summary", "WARNING", "No object found!")
     if failures:
-        doc.set_status(False, f"{len(failures)} of {len(targets)} failed; first: {failures[0]}")
+        doc.set_status(False, f"{len(failures)} of {len(runs)} failed; first: {failures[0]}")
 
 
 def _int(text: str | None, default: int) -> int:

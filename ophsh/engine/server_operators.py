@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ophsh.backend import FINISHED_STATUSES as FINISHED
 from ophsh.backend import Reply
 from ophsh.document import Document
-from ophsh.engine.sessions import Session
+from ophsh.engine.resume_documents import ResumeQuery, job_list, progress, request_list, whole
+from ophsh.engine.sessions import Job, Session
 from ophsh.errors import NotFoundError
 from ophsh.request import TaskRequest
 
@@ -23,7 +23,6 @@ __all__ = ["SERVER_OPERATORS", "ServerOperators"]
 SERVER_OPERATORS = ("oph_get_config", "oph_resume", "oph_manage_session", "oph_cancel")
 CANCEL_TYPES = ("kill", "abort", "stop")
 WRONG_PARAMETER = 7
-LARGEST_ID = (1 << 63) - 1
 
 
 def _document(user: str) -> Document:
@@ -37,19 +36,12 @@ def _document(user: str) -> Document:
     return doc
 
 
-def _whole(text: str | None, default: int) -> int:
-    """A whole number in 0..2^63-1 (ids and levels); ValueError otherwise."""
-    number = int(text) if text else default
-    if not 0 <= number <= LARGEST_ID:
-        raise ValueError(text)
-    return number
-
-
 class ServerOperators:
     """The server's own operators, answered for one service."""
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.xml_url = ""  # where clients download the operator XMLs; set by the server
         self.sessions = service.sessions
         self.table: dict[str, Callable[[str, TaskRequest], Reply]] = {
             "oph_get_config": self.get_config,
@@ -61,8 +53,10 @@ class ServerOperators:
     def answer(self, user: str, request: TaskRequest) -> Reply:
         return self.table[request.operator](user, request)
 
-    def _session(self, user: str, request: TaskRequest) -> Session:
-        return self.service.session_for(user, request.get("sessionid") or "null")
+    def _session(self, user: str, request: TaskRequest | None, named: str | None = None) -> Session:
+        """The request's session, or the one ``named`` (a session URL) when given."""
+        text = named if request is None else request.get("sessionid")
+        return self.service.session_for(user, text or "null")
 
     def get_config(self, user: str, request: TaskRequest) -> Reply:
         """The user's stored state, one row per key (every key by default)."""
@@ -70,7 +64,7 @@ class ServerOperators:
         state = self.sessions.state(user)
         session = self.sessions.last(user)
         values = {
-            "OPH_XML_URL": "",
+            "OPH_XML_URL": self.xml_url,
             "OPH_BASE_SRC_PATH": str(self.service.paths.base),
             "OPH_SESSION_ID": session.url if session else "",
             "OPH_EXEC_MODE": state.exec_mode,
@@ -93,63 +87,47 @@ class ServerOperators:
         return Reply(document=doc)
 
     def resume(self, user: str, request: TaskRequest) -> Reply:
-        """The session's jobs (id=0), one job's progress (level=0), response or request; with
-        execute=yes, the stored request submitted again as a new workflow."""
-        session = self._session(user, request)
+        """oph_resume: the session's workflows (id=0), one workflow's (or task's, with
+        id_type=marker) progress (level=0), response or request (document_type=request); with
+        save=yes the session becomes the user's current one; with execute=yes the stored
+        request runs again as a new workflow."""
         try:
-            job_id = _whole(request.get("id"), 0)
-            level = _whole(request.get("level"), 1)
-        except ValueError:
-            return Reply(error=WRONG_PARAMETER, message="id and level must be whole numbers")
-        if request.get("execute") == "yes":
-            return self._repeat(user, session, job_id)
-        doc = _document(user)
-        if job_id == 0:
-            self._job_list(doc, session, level)
-            return Reply(document=doc)
-        try:
-            job = self.sessions.job(session, job_id)
-        except NotFoundError as err:
-            doc.fail(str(err))
-            return Reply(document=doc)
-        if request.get("document_type") == "request":
-            doc.add_text("resume", "Request", job.request)
-        elif level == 0 or job.response is None:
-            doc.add_text("workflow_status", "Workflow Status", job.status)
-            doc.add_grid(
-                "workflow_progress",
-                "Workflow Progress Ratio",
-                ("CREATION DATE", "PROGRESS RATIO"),
-                ("string", "double"),
-                [[job.created, "1.0" if job.status in FINISHED else "0.0"]],
-            )
+            ask = ResumeQuery.of(request)
+        except ValueError as err:
+            return Reply(error=WRONG_PARAMETER, message=f"oph_resume: {err}")
+        named = request.get("session") or "this"
+        session = self._session(user, request if named.lower() == "this" else None, named)
+        if ask.execute:
+            return self._repeat(user, session, ask.id)
+        if ask.save:
+            self.sessions.save_state(user, session=session.url)
+        if ask.id == 0:
+            doc = job_list(_document(user), session, self.sessions.jobs(session), ask)
+            return Reply(jobid=session.url if ask.save else None, document=doc)
+        job = self._job_of(session, ask)
+        if job is None:
+            what = "marker" if ask.by_marker else "workflow"
+            return Reply(error=WRONG_PARAMETER, message=f"no {what} {ask.id} in this session")
+        jobid = session.jobid(job.workflow, job.marker)
+        saved = jobid if ask.save else None
+        if ask.request:
+            doc = request_list(_document(user), session, job, ask)
+        elif ask.level == 0 or job.response is None:
+            doc = progress(_document(user), session, job)
         else:
-            jobid = session.jobid(job.workflow, job.marker)
-            return Reply(jobid=jobid, document=Document.from_json(job.response))
-        doc.set_status(True)
-        return Reply(document=doc)
+            return Reply(jobid=saved or jobid, document=Document.from_json(job.response))
+        return Reply(jobid=saved, document=doc)
 
-    def _job_list(self, doc: Document, session: Session, level: int) -> None:
-        rows = [
-            [
-                session.jobid(j.workflow, j.marker),
-                session.code,
-                str(j.workflow),
-                str(j.marker),
-                j.created,
-                "1.0" if j.status in FINISHED else "0.0" if level == 0 else j.status,
-            ]
-            for j in self.sessions.jobs(session)
-        ]
-        last = "PROGRESS RATIO" if level == 0 else "EXIT STATUS"
-        doc.add_grid(
-            "resume",
-            "Workflow List",
-            ("OPH JOB ID", "SESSION CODE", "WORKFLOW ID", "MARKER ID", "CREATION DATE", last),
-            ("string", "string", "int", "int", "string", "double" if level == 0 else "string"),
-            rows,
-        )
-        doc.set_status(True)
+    def _job_of(self, session: Session, ask: ResumeQuery) -> Job | None:
+        """The workflow a query names; by marker, the one whose markers include it."""
+        jobs = self.sessions.jobs(session)
+        if not ask.by_marker:
+            return next((j for j in jobs if j.workflow == ask.id), None)
+        owner = None
+        for job in jobs:  # in workflow order, so markers grow
+            if job.marker <= ask.id:
+                owner = job
+        return owner
 
     def _repeat(self, user: str, session: Session, job_id: int) -> Reply:
         if job_id <= 0:
@@ -169,7 +147,7 @@ class ServerOperators:
         doc = _document(user)
         kind = (request.get("type") or "kill").lower()
         try:
-            wid = _whole(request.get("id"), 0)
+            wid = whole(request.get("id"), 0)
         except ValueError:
             wid = 0
         if wid <= 0:
@@ -201,6 +179,22 @@ class ServerOperators:
             doc.fail(f"oph_manage_session action={action} is not supported here")
             return Reply(document=doc)
         mine = self.sessions.of_user(user)
+        rows = []
+        for s in mine:
+            jobs = self.sessions.jobs(s)
+            last = jobs[-1] if jobs else None
+            rows.append(
+                [
+                    s.url,
+                    s.label,
+                    s.owner,
+                    s.created,
+                    s.last_access,
+                    str(last.workflow) if last else "0",
+                    str(last.marker) if last else "0",
+                    "yes" if s.active else "no",
+                ]
+            )
         doc.add_grid(
             "manage_session_list",
             "Session List",
@@ -210,14 +204,21 @@ class ServerOperators:
                 "OPH_OWNER",
                 "OPH_CREATION_TIME",
                 "OPH_LAST_ACCESS_TIME",
+                "OPH_LAST_WORKFLOW",
+                "OPH_LAST_MARKER",
                 "OPH_ACTIVE",
             ),
-            ("string",) * 6,
-            [
-                [s.url, s.label, s.owner, s.created, s.last_access, "yes" if s.active else "no"]
-                for s in mine
-            ],
+            ("string",) * 8,
+            rows,
         )
-        doc.add_text("manage_session_summary", "Summary", f"Found {len(mine)} sessions")
+        count = len(mine)
+        found = (
+            "No session found"
+            if not count
+            else "Found 1 session"
+            if count == 1
+            else f"Found {count} sessions"
+        )
+        doc.add_text("manage_session_summary", "Summary", found)
         doc.set_status(True)
         return Reply(document=doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -20,6 +21,7 @@ from ophsh.locations import default_store
 from ophsh.server.http import OphidiaServer
 from ophsh.server.tls import self_signed
 from ophsh.server.users import Users
+from ophsh.server.xml_catalogue import XmlCatalogue
 from ophsh.spec import load_specs
 from ophsh.workflow.run import WorkflowEngine
 
@@ -83,6 +85,11 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-cube-gb", type=float, default=4, help="the largest new cube (0: no limit)"
+    )
+    parser.add_argument(
+        "--xml-url",
+        help="OPH_XML_URL given to clients: where oph_term downloads the operator XMLs "
+        "(default: this server's own https://HOST:PORT/)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
@@ -170,6 +177,16 @@ def _keep_apart(store: Path, data: Path, key: Path | None) -> None:
         raise OphshError(f"the TLS key {key} lies inside the data directory {data}; move it")
 
 
+def _public_url(server: OphidiaServer) -> str:
+    """The URL clients reach this server at; a wildcard address is named by the host name."""
+    host, port = server.server_address[:2]
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"https://{host}:{port}/"
+
+
 def serve(argv: list[str]) -> int:
     options = _serve_parser().parse_args(argv)
     logging.basicConfig(
@@ -229,11 +246,13 @@ def serve(argv: list[str]) -> int:
             read_timeout=options.read_timeout,
             max_connections=options.max_connections,
             max_per_address=options.max_connections_per_address,
+            catalogue=XmlCatalogue(specs),
         )
     except OSError as err:
         raise OphshError(
             f"cannot listen on {options.host}:{options.port}: {err.strerror}"
         ) from None
+    service.server_operators.xml_url = options.xml_url or _public_url(server)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

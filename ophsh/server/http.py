@@ -26,6 +26,7 @@ from ophsh.document import Document
 from ophsh.engine.service import AUTH_ERROR, WRONG_PARAMETER, Service
 from ophsh.server import soap
 from ophsh.server.users import Refused, Users
+from ophsh.server.xml_catalogue import XmlCatalogue
 
 __all__ = ["OphidiaServer"]
 
@@ -52,6 +53,7 @@ class OphidiaServer(ThreadingHTTPServer):
         read_timeout: float = 30.0,
         max_connections: int = 128,
         max_per_address: int = 32,
+        catalogue: XmlCatalogue | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.socket = context.wrap_socket(
@@ -62,6 +64,7 @@ class OphidiaServer(ThreadingHTTPServer):
         self.max_body = max_body
         self.read_timeout = read_timeout
         self.max_connections, self.max_per_address = max_connections, max_per_address
+        self.catalogue = catalogue
         self._open: dict[str, int] = {}  # client address -> connections being served
         self._open_lock = threading.Lock()
 
@@ -152,7 +155,31 @@ class _Handler(BaseHTTPRequestHandler):
             log.info("connection from %s dropped: %s", self.client_address[0], err)
 
     def do_GET(self) -> None:
-        self._send(405, soap.fault("only POST of ophExecuteMain is served"))
+        self._page(with_body=True)
+
+    def do_HEAD(self) -> None:
+        self._page(with_body=False)
+
+    def _page(self, *, with_body: bool) -> None:
+        """The operator XMLs (and their index) oph_term downloads for completion: public,
+        as on Ophidia's web server; anything else is not served."""
+        page = self.server.catalogue.page(self.path) if self.server.catalogue else None
+        self.answered = True
+        if page is None:
+            body = b"not found: POST ophExecuteMain to /, or GET / for the operator XMLs\n"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain; charset=us-ascii")
+        else:
+            body = page.body
+            self.send_response(200)
+            self.send_header("Content-Type", page.content_type)
+            self.send_header("Last-Modified", page.last_modified)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+        self.close_connection = True
 
     def do_POST(self) -> None:
         body = self._body()

@@ -8,7 +8,6 @@ the specifications ophsh carries (oph_term downloads them; ophsh ships them with
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from ophsh.errors import NotFoundError, OphshError, ValidationError
@@ -52,39 +51,29 @@ def _switch(shell: Shell, session: str) -> None:
 
 
 def _listing(shell: Shell, count: int, verbose: bool) -> list[str]:
-    listed = _ok(shell.run_operator("oph_resume id=0;"))
-    grid = listed.reply.document.grid("resume")
-    if grid is None or not grid.rows:
+    """The last ``count`` workflows: Ophidia's workflow list (statuses) beside its request list
+    (commands), both from oph_resume."""
+    statuses = _grid(shell, "oph_resume id=0;")
+    commands = _grid(shell, "oph_resume id=0;document_type=request;")
+    if not statuses:
         return ["no workflow has run in this session yet"]
-    column = {name: i for i, name in enumerate(grid.keys)}
+    command_of = {row["WORKFLOW ID"]: row.get("COMMAND", "?") for row in commands}
     lines = []
-    for row in grid.rows[-count:]:
-        wid, jobid = row[column["WORKFLOW ID"]], row[column["OPH JOB ID"]]
-        created = row[column["CREATION DATE"]]
-        status, command = _status(shell, wid), _command(shell, wid)
+    for row in statuses[-count:]:
+        wid = row["WORKFLOW ID"]
+        status = row.get("EXIT STATUS", "UNKNOWN").removeprefix("OPH_STATUS_")
+        command = command_of.get(wid, "?")
         short = command if len(command) <= CUT else command[: CUT - 3] + "..."
-        lines.append(f"[{wid}] {created} [{status}]\t{short}")
+        lines.append(f"[{wid}] {row['CREATION DATE']} [{status}]\t{short}")
         if verbose:
-            lines += [f"    command: {command}", f"    JobID: {jobid}"]
+            lines += [f"    command: {command}", f"    JobID: {row['OPH JOB ID']}"]
     return lines
 
 
-def _status(shell: Shell, wid: str) -> str:
-    outcome = shell.run_operator(f"oph_resume id={wid};level=0;")
-    doc = outcome.reply.document if outcome.ok and outcome.reply else None
-    status = (doc.text_titled("Workflow Status") if doc else None) or "UNKNOWN"
-    return status.removeprefix("OPH_STATUS_")
-
-
-def _command(shell: Shell, wid: str) -> str:
-    outcome = shell.run_operator(f"oph_resume id={wid};document_type=request;")
-    doc = outcome.reply.document if outcome.ok and outcome.reply else None
-    text = doc.text_titled("Request") if doc else None
-    try:
-        request = json.loads(text or "{}")
-    except ValueError:
-        return text or "?"
-    return str(request.get("command") or request.get("name") or "?")
+def _grid(shell: Shell, line: str) -> list[dict[str, str]]:
+    """The rows of the job list an oph_resume line answers, by column name."""
+    grid = _ok(shell.run_operator(line)).reply.document.grid("resume")
+    return [dict(zip(grid.keys, row, strict=True)) for row in grid.rows] if grid else []
 
 
 def update(shell: Shell, rest: str) -> Outcome:

@@ -1,4 +1,6 @@
-"""Help from the operator specifications: oph_man and oph_operators_list."""
+"""Help from the operator specifications: oph_man and oph_operators_list, in the shapes of
+Ophidia's replies (function name and version, function info, function arguments; the operator
+list and a closing tip)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,39 @@ import fnmatch
 from ophsh.engine.context import OpContext
 from ophsh.engine.params import Params
 from ophsh.errors import NotFoundError
-from ophsh.spec import closest
+from ophsh.spec import OperatorSpec, closest
 
-__all__ = ["man", "operators_list"]
+__all__ = ["AUTHOR", "VERSION", "abstract", "man", "operators_list"]
+
+VERSION = "1.0"  # every operator of Ophidia 1.9 is at version 1.0
+AUTHOR = "ophsh (from its operator specifications)"
+TIP = (
+    "For the arguments of one of these operators, with their defaults and allowed values, "
+    "run:\n OPH_TERM: oph_man function=OPERATORNAME;\n"
+    ' SUBMISSION STRING: "operator=oph_man;function=OPERATORNAME;"\n'
+)
+
+
+def abstract(spec: OperatorSpec) -> str:
+    """What an operator does, in Ophidia's sections ([Type], [Behaviour], [Parameters],
+    [Examples]) but in our own words."""
+    lines = ["[Type]", f"{spec.category or 'General'}.", "", "[Behaviour]"]
+    lines.append(spec.summary or spec.name)
+    if spec.help:
+        lines += ["", spec.help]
+    documented = [p for p in spec.params if p.help and not p.is_global]
+    if documented:
+        lines += ["", "[Parameters]"]
+        lines += [f"- {p.name} : {p.help}" for p in documented]
+    if spec.example:
+        lines += ["", "[Examples]", f"OPH_TERM: {spec.example}"]
+    if not spec.family:
+        lines += ["", "(Not run by the embedded store of ophsh.)"]
+    return "\n".join(lines)
 
 
 def man(ctx: OpContext, p: Params) -> None:
-    """The manual of one operator: what it does, its parameters, an example."""
+    """The manual of one operator: name and version, what it does, its arguments."""
     if p.str("function_type") == "primitive":
         raise NotFoundError(
             "the embedded store documents operators only",
@@ -26,18 +54,19 @@ def man(ctx: OpContext, p: Params) -> None:
         raise NotFoundError(
             f"no operator called '{name}'", hint=f"did you mean {guess}?" if guess else None
         )
+    ctx.doc.add_text("man_function", "Function Name and Version", f"{spec.name.upper()} v{VERSION}")
     ctx.doc.add_grid(
         "man_info",
-        "Operator Information",
-        ("NAME", "CATEGORY", "PERMISSION", "IN EMBEDDED STORE"),
-        ("string",) * 4,
-        [[spec.name, spec.category, spec.permission, "yes" if spec.family else "no"]],
+        "Function Info",
+        ("INFO TYPE", "INFO VALUE"),
+        ("string", "string"),
+        [["Abstract", abstract(spec)], ["Author", AUTHOR], ["Category", spec.category]],
     )
     ctx.doc.add_grid(
         "man_args",
-        "Arguments",
-        ("NAME", "TYPE", "MANDATORY", "DEFAULT", "MIN", "MAX", "VALUES", "MULTI", "HELP"),
-        ("string",) * 9,
+        "Function Arguments",
+        ("NAME", "TYPE", "MANDATORY", "DEFAULT", "MIN", "MAX", "VALUES", "MULTIVALUE"),
+        ("string",) * 8,
         [
             [
                 a.name,
@@ -48,26 +77,20 @@ def man(ctx: OpContext, p: Params) -> None:
                 a.maxvalue or "",
                 "|".join(a.values or ()),
                 "yes" if a.multivalue else "no",
-                a.help,
             ]
             for a in spec.params
             if not a.is_global
         ],
     )
-    text = spec.summary
-    if spec.help:
-        text += "\n\n" + spec.help
-    if spec.example:
-        text += "\n\nExample:\n  " + spec.example
-    ctx.doc.add_text("man_function", spec.name, text)
 
 
 def operators_list(ctx: OpContext, p: Params) -> None:
-    """The names of the operators, optionally filtered by a shell pattern."""
+    """The operators' names (as Ophidia writes them, OPH_...), optionally those containing a
+    text (any case) or matching a shell pattern."""
     pattern = p.opt("operator_filter")
-    names = sorted(ctx.specs.operators)
+    names = sorted(name.upper() for name in ctx.specs.operators)
     if pattern and pattern not in ("''", '""'):
-        glob = pattern.lower().replace("%", "*")
+        glob = pattern.upper().replace("%", "*")
         if not any(c in glob for c in "*?["):
             glob = f"*{glob}*"
         names = [n for n in names if fnmatch.fnmatchcase(n, glob)]
@@ -77,3 +100,4 @@ def operators_list(ctx: OpContext, p: Params) -> None:
     ctx.doc.add_grid(
         "operators_list_list", "Operators List", ("OPERATORS",), ("string",), [[n] for n in names]
     )
+    ctx.doc.add_text("operators_list_tip", "Help Message", TIP)

@@ -23,6 +23,28 @@ __all__ = [
 
 UNITS = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50}
 
+# The long names of the concept levels of Ophidia's two hierarchies. Cubes keep the one-letter
+# code (as concept_level= is given); oph_cubeschema shows the name, as Ophidia does.
+CONCEPT_LEVELS = {
+    "oph_base": {"A": "ALL", "c": "cell"},
+    "oph_time": {
+        "A": "ALL",
+        "y": "year",
+        "q": "quarter",
+        "M": "month",
+        "w": "week",
+        "d": "day",
+        "6": "6_hour",
+        "3": "3_hour",
+        "h": "hour",
+        "Q": "15_minute",
+        "v": "5_minute",
+        "m": "minute",
+        "s": "second",
+        "c": "second",
+    },
+}
+
 
 def delete(ctx: OpContext, p: Params) -> None:
     """Remove a cube and its data."""
@@ -117,7 +139,7 @@ def cubeschema(ctx: OpContext, p: Params) -> None:
                     d.type,
                     "ALL" if d.collapsed else d.size,
                     d.hierarchy,
-                    d.concept_level,
+                    concept_level(d),
                     "no" if d.explicit else "yes",
                     d.level,
                     "-",
@@ -142,6 +164,13 @@ def cubeschema(ctx: OpContext, p: Params) -> None:
                 ("long", kind),
                 [[i + 1, v] for i, v in enumerate(values)],
             )
+
+
+def concept_level(dim: Dim) -> str:
+    """The name of a dimension's concept level in its hierarchy (ALL once it is reduced);
+    the code itself in a hierarchy not known here."""
+    code = "A" if dim.collapsed else dim.concept_level
+    return CONCEPT_LEVELS.get(dim.hierarchy.lower(), {}).get(code, code)
 
 
 def _schema_order(dims: list[Dim]) -> list[Dim]:
