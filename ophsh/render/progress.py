@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:  # rich.progress loads with the first bar: most commands never draw one
+    from rich.progress import Progress
 
 __all__ = ["TerminalProgress"]
 
@@ -33,6 +35,14 @@ class TerminalProgress:
             return
         with self._lock:
             if self._bars is None:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
+
                 self._bars = Progress(
                     TextColumn("[bold]{task.description}"),
                     BarColumn(),

@@ -11,15 +11,14 @@ import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ophsh.errors import OperatorError, ValidationError
-from ophsh.render.picture import STRETCHES, grey_image, preview, write_png
 from ophsh.request import TaskRequest
 from ophsh.shell.outcome import Outcome
 from ophsh.syntax import parse_request
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy and the picture code load when a picture is asked for
+    import numpy as np
+
     from ophsh.shell.shell import Shell
 
 __all__ = ["KEYS", "show", "wanted"]
@@ -60,6 +59,8 @@ def show(shell: Shell, line: str) -> Outcome:
     request = parse_request(line)
     output = request.get("output")
     stretch = request.get("stretch") or "zscale"
+    from ophsh.render.picture import STRETCHES, grey_image, preview, write_png
+
     if stretch not in STRETCHES:
         raise ValidationError(
             f"stretch={stretch} is not allowed; choose one of {', '.join(STRETCHES)}"
@@ -93,6 +94,8 @@ def show(shell: Shell, line: str) -> Outcome:
 
 
 def _values(fetched: Outcome) -> np.ndarray:
+    import numpy as np
+
     """The 2-D array in an explorecube reply (rows along its one explicit dimension)."""
     grid = fetched.reply.document.grid("explorecube_data")
     if grid is None or not grid.rows:

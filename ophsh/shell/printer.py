@@ -11,7 +11,6 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from ophsh.render.commands import highlight_commands
 from ophsh.render.document import render_document
 from ophsh.shell.outcome import Outcome
 
@@ -73,6 +72,8 @@ class Printer:
             self.out.print(outcome.visual)
         if outcome.text:
             if self.out.is_terminal:
+                from ophsh.render.commands import highlight_commands  # pygments, when needed
+
                 self._print_long(highlight_commands(outcome.text))  # help pages are long
             else:
                 self.out.print(outcome.text, markup=False)
