@@ -175,14 +175,15 @@ def test_man_pages_keep_bracketed_text(tmp_path):
     assert "file to read, or [path=DIR;file=PATTERN] for many" in page
 
 
-def test_a_truncated_fits_warns_once(tmp_path):
+def test_a_truncated_fits_is_refused_in_one_line(tmp_path):
     data, cards = raw_frame()
     write_fits(tmp_path / "full.fits", data, **cards)
     whole = (tmp_path / "full.fits").read_bytes()
     (tmp_path / "cut.fits").write_bytes(whole[: len(whole) - 2000])
     ophsh("-e", "oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int", cwd=tmp_path)
     result = ophsh("-e", "oph_importfits src_path=cut.fits;container=c", cwd=tmp_path)
-    assert result.stderr.count("truncated") == 1, result.stderr
+    assert result.returncode != 0 and result.stderr.count("truncated") == 1, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_picture_of_a_stack_says_how_to_pick_a_plane(tmp_path):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -27,7 +29,7 @@ import numpy as np
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.errors import StoreError, StoreFull
 
-__all__ = ["ArrayFiles", "Staged", "load", "read_rows"]
+__all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows", "read_rows"]
 
 STACK = ".stack"
 FULL_BELOW = 1 << 20  # bytes free under which a failed write is taken for a full disk
@@ -167,6 +169,7 @@ class ArrayFiles:
 
     def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.fsync = fsync
+        self._descriptors = Descriptors()
         self.data = root / "data"
         self.tmp = root / "tmp"
         self.data.mkdir(parents=True, exist_ok=True)
@@ -214,11 +217,19 @@ class ArrayFiles:
         """
         if name.endswith(STACK):
             return np.stack(self.member_rows(name, start, stop), axis=-1)
-        return read_rows(self.data / name, start, stop)
+        return self._read(self.data / name, start, stop)
 
     def member_rows(self, name: str, start: int, stop: int) -> list[np.ndarray]:
         """Rows ``start:stop`` of every member of a stack, one array each."""
-        return [read_rows(path, start, stop) for path in self._member_paths(name)]
+        return [self._read(path, start, stop) for path in self._member_paths(name)]
+
+    def _read(self, path: Path, start: int, stop: int) -> np.ndarray:
+        """Rows of a published file, through a descriptor kept open between blocks (an
+        operator walking a stack block by block opens each frame once, not once a block)."""
+        offset, shape, dtype = _layout(path)
+        if not shape:
+            return load(path)
+        return pread_rows(self._descriptors.get(path), offset, shape, dtype, start, stop, path)
 
     def size_of(self, name: str) -> int:
         path = self.data / name
@@ -226,7 +237,12 @@ class ArrayFiles:
             return sum(p.stat().st_size for p in path.glob("*.npy"))
         return path.stat().st_size
 
+    def close(self) -> None:
+        """Close the descriptors kept for reading."""
+        self._descriptors.close()
+
     def remove(self, name: str) -> None:
+        self._descriptors.forget(self.data / name)  # its disk space goes with the last descriptor
         _unlink(self.data / name)
 
     def sweep(self, referenced: set[str]) -> int:
@@ -272,21 +288,68 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
     offset, shape, dtype = _layout(path)
     if not shape:
         return load(path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return pread_rows(fd, offset, shape, dtype, start, stop, path)
+    finally:
+        os.close(fd)
+
+
+def pread_rows(
+    fd: int,
+    offset: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    start: int,
+    stop: int,
+    path: Path,
+) -> np.ndarray:
+    """Rows ``start:stop`` of an array of ``shape`` stored from ``offset`` in the open file
+    ``fd`` (named ``path`` in errors), read into memory with pread."""
     start, stop = max(0, start), min(stop, shape[0])
     out = np.empty((max(0, stop - start), *shape[1:]), dtype=dtype)
     view = memoryview(out).cast("B")
     position = offset + start * dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        done = 0
-        while done < view.nbytes:
-            got = os.preadv(fd, [view[done:]], position + done)
-            if got <= 0:
-                raise OSError(f"{path.name} is shorter than its header says")
-            done += got
-    finally:
-        os.close(fd)
+    done = 0
+    while done < view.nbytes:
+        got = os.preadv(fd, [view[done:]], position + done)
+        if got <= 0:
+            raise OSError(f"{path.name} is shorter than its header says")
+        done += got
     return out
+
+
+class Descriptors:
+    """Read-only descriptors of published files, kept open for reuse (at most ``limit``)."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self._open: OrderedDict[Path, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> int:
+        with self._lock:
+            fd = self._open.get(path)
+            if fd is not None:
+                self._open.move_to_end(path)
+                return fd
+            fd = os.open(path, os.O_RDONLY)
+            self._open[path] = fd
+            while len(self._open) > self.limit:
+                os.close(self._open.popitem(last=False)[1])
+            return fd
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in self._open.values():
+                os.close(fd)
+            self._open.clear()
+
+    def forget(self, path: Path) -> None:
+        """Close the descriptors of ``path`` (and, for a stack, of its members)."""
+        with self._lock:
+            for known in [p for p in self._open if p == path or p.parent == path]:
+                os.close(self._open.pop(known))
 
 
 def load(source, *, mmap: bool = False) -> np.ndarray:

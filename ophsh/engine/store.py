@@ -130,6 +130,7 @@ class Store:
             return self.arrays.sweep(used)
 
     def close(self) -> None:
+        self.arrays.close()
         self.catalog.close()
 
     # -- cubes ----------------------------------------------------------------------------

@@ -8,13 +8,17 @@ for bit; the measure type is still the one Ophidia reports (double for unsigned 
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ophsh.engine.arrays import Staged, pread_rows
 from ophsh.engine.context import OpContext
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Dim, measure_type_of
@@ -45,34 +49,43 @@ def importfits(ctx: OpContext, p: Params) -> None:
     if source.startswith(("http://", "https://")):
         raise OperatorError("the embedded store reads local files only; download the file first")
     path = ctx.paths.real(ctx.cdd, source)
-    header, data = _read_hdu(path, source, p.int("hdu"))
-    naxis = data.ndim
-    names = [f"NAXIS{k}" for k in range(naxis, 0, -1)]  # array axis order: NAXISn ... NAXIS1
-    data, starts = _subset(data, names, p)
-    explicit, implicit = _split_dims(names, p.list("exp_dim"), p.list("imp_dim"))
-    order = [names.index(n) for n in explicit + implicit]
-    data = np.ascontiguousarray(np.transpose(data, order)) if order != list(range(naxis)) else data
-    data = data.astype(data.dtype.newbyteorder("="), copy=False)
-    dims = [
-        Dim(
-            name=name,
-            type="int",
-            size=data.shape[i],
-            explicit=name in explicit,
-            level=(explicit.index(name) if name in explicit else implicit.index(name)) + 1,
-            values=np.arange(1, data.shape[i] + 1, dtype=np.int32) + starts[names.index(name)],
-        )
-        for i, name in enumerate(explicit + implicit)
-    ]
-    container = _target_container(ctx, p, path, dims)
-    metadata = header_metadata(header) if p.yes("import_metadata") else []
-    measure_type = _IMPORT_TYPES.get(data.dtype.str[1:]) or measure_type_of(data.dtype)
+    with _opened(path, source, p.int("hdu")) as (header, whole, offset):
+        names = [f"NAXIS{k}" for k in range(whole.ndim, 0, -1)]  # array order: NAXISn ... NAXIS1
+        index, starts = _subset(whole, names, p)
+        raw = whole[index]  # a view of the file: nothing is read yet
+        explicit, implicit = _split_dims(names, p.list("exp_dim"), p.list("imp_dim"))
+        order = [names.index(n) for n in explicit + implicit]
+        stored = _stored_type(header)
+        shape = tuple(raw.shape[a] for a in order)
+        dims = [
+            Dim(
+                name=name,
+                type="int",
+                size=shape[i],
+                explicit=name in explicit,
+                level=(explicit.index(name) if name in explicit else implicit.index(name)) + 1,
+                values=np.arange(1, shape[i] + 1, dtype=np.int32) + starts[names.index(name)],
+            )
+            for i, name in enumerate(explicit + implicit)
+        ]
+        container = _target_container(ctx, p, path, dims)
+        metadata = header_metadata(header) if p.yes("import_metadata") else []
+        if stored is not None and order == sorted(order):  # rows as in the file: stream them
+            ctx.expect(shape, stored)
+            staged = _stream(ctx, path, whole, offset, index, header, stored)
+            data = None
+        else:  # scaled values, or axes in another order: the whole image, as astropy scales it
+            staged, data = None, _whole(raw, header, stored, order)
+    measure_type = _IMPORT_TYPES.get((stored or data.dtype).str[1:]) or measure_type_of(
+        stored or data.dtype
+    )
     ctx.make_cube(
         container=container,
         measure=p.str("measure"),
         measure_type=measure_type,
         dims=dims,
         data=data,
+        staged=staged,
         source=source,
         description=p.str("description"),
         metadata=metadata,
@@ -80,37 +93,155 @@ def importfits(ctx: OpContext, p: Params) -> None:
     )
 
 
-def _read_hdu(path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndarray]:
+# Integer images whose BZERO makes them unsigned (or signed bytes): the values are the stored
+# numbers with their top bit flipped, which costs one pass over each block.
+_OFFSET_TYPES = {
+    (8, -128): np.dtype(np.int8),
+    (16, 1 << 15): np.dtype(np.uint16),
+    (32, 1 << 31): np.dtype(np.uint32),
+    (64, 1 << 63): np.dtype(np.uint64),
+}
+
+
+def _stream(
+    ctx: OpContext,
+    path: Path,
+    whole: np.ndarray,
+    offset: int,
+    index: tuple[slice, ...],
+    header: fits.Header,
+    stored: np.dtype,
+) -> Staged:
+    """Stage the image (or its subset) block by block, reading the file's rows with pread:
+    memory stays within the budget whatever the frame size, and each value is converted once."""
+    first = index[0].start or 0
+    rows = whole[index].shape
+    inner = (slice(None), *index[1:])
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return ctx.stream(
+            rows,
+            stored,
+            lambda a, b: pread_rows(
+                fd, offset, whole.shape, whole.dtype, first + a, first + b, path
+            )[inner],
+            lambda block: _scaled(block, header, stored),
+            label="importfits",
+            row_bytes=max(1, int(np.prod(whole.shape[1:]))) * (stored.itemsize + whole.itemsize),
+        )
+    finally:
+        os.close(fd)
+
+
+def _stored_type(header: fits.Header) -> np.dtype | None:
+    """The type the image's values have in the store, when they can be converted block by
+    block (no scaling, or an offset to unsigned); None when astropy must scale them."""
+    bitpix = int(header["BITPIX"])
+    bzero, bscale = header.get("BZERO", 0), header.get("BSCALE", 1)
+    if bscale != 1 or ("BLANK" in header and bitpix > 0 and bzero):
+        return None
+    raw = np.dtype({8: "u1", 16: "i2", 32: "i4", 64: "i8", -32: "f4", -64: "f8"}[bitpix])
+    if not bzero:
+        return raw
+    if float(bzero).is_integer():
+        return _OFFSET_TYPES.get((bitpix, int(bzero)))
+    return None
+
+
+def _scaled(block: np.ndarray, header: fits.Header, stored: np.dtype) -> np.ndarray:
+    """A block of stored numbers (as in the file) as values of ``stored``."""
+    block = np.asarray(block)
+    if not header.get("BZERO", 0):
+        return block.astype(stored)
+    size = block.dtype.itemsize
+    unsigned = block.view(f">u{size}")
+    flipped = unsigned ^ np.array(1 << (8 * size - 1), dtype=unsigned.dtype)
+    if stored.kind == "i":  # BITPIX 8 with BZERO -128: signed bytes
+        flipped = flipped.view(f">i{size}")
+    return flipped.astype(stored)
+
+
+def _astropy_scaled(raw: np.ndarray, header: fits.Header) -> np.ndarray:
+    """Values scaled as astropy scales them: float32 for 8 and 16 bits, float64 beyond, times
+    BSCALE plus BZERO, BLANK pixels NaN."""
+    bitpix = int(header["BITPIX"])
+    kind = np.float32 if abs(bitpix) <= 16 or bitpix == -32 else np.float64
+    values = np.array(raw, dtype=kind)
+    if header.get("BSCALE", 1) != 1:
+        np.multiply(values, header["BSCALE"], values)
+    if header.get("BZERO", 0):
+        values += header["BZERO"]
+    if "BLANK" in header and bitpix > 0:
+        values[np.asarray(raw) == header["BLANK"]] = np.nan
+    return values
+
+
+@contextmanager
+def _opened(path: Path, shown: str, hdu: int) -> Iterator[tuple[fits.Header, np.ndarray, int]]:
+    """The header, the stored numbers of image HDU ``hdu`` (memory-mapped, not scaled) and
+    where they start in the file."""
     from astropy.io import fits
-    from astropy.io.fits.verify import VerifyWarning
 
     if not path.exists():
         raise OperatorError(f"file '{shown}' does not exist")
     if path.is_dir():
         raise OperatorError(f"'{shown}' is a directory, not a FITS file")
+    with _quiet():
+        try:
+            hdul = fits.open(path, memmap=True, lazy_load_hdus=True, do_not_scale_image_data=True)
+        except Exception as err:  # astropy raises OSError, ValueError, TypeError... on bad files
+            raise OperatorError(f"'{shown}' is not a readable FITS file: {err}") from err
+    with hdul:
+        with _quiet():
+            header, raw, offset = _image(hdul, path, shown, hdu)
+        yield header, raw, offset
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """What astropy would print about a file is said once, in our own error."""
+    from astropy.io.fits.verify import VerifyWarning
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)
+        warnings.simplefilter("ignore", AstropyUserWarning)
+        yield
+
+
+def _image(hdul, path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndarray, int]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", VerifyWarning)
-            with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
-                try:
-                    chosen = hdul[hdu - 1]
-                except IndexError:
-                    raise OperatorError(f"'{shown}' has no HDU number {hdu}") from None
-                if not chosen.is_image:
-                    raise OperatorError(f"HDU {hdu} of '{shown}' is not an image")
-                data = chosen.data
-                header = chosen.header.copy()
-    except OperatorError:
-        raise
-    except Exception as err:  # astropy raises OSError, ValueError, TypeError... on bad files
+        chosen = hdul[hdu - 1]
+    except IndexError:
+        raise OperatorError(f"'{shown}' has no HDU number {hdu}") from None
+    except Exception as err:
         raise OperatorError(f"'{shown}' is not a readable FITS file: {err}") from err
-    if data is None or data.ndim == 0:
+    if not chosen.is_image:
+        raise OperatorError(f"HDU {hdu} of '{shown}' is not an image")
+    info = chosen.fileinfo()
+    if info and info["datLoc"] + info["datSpan"] > path.stat().st_size:
+        raise OperatorError(f"'{shown}' is truncated: its image is cut short")
+    try:
+        raw = chosen.data
+    except Exception as err:
+        raise OperatorError(f"'{shown}' is not a readable FITS file: {err}") from err
+    if raw is None or raw.ndim == 0:
         raise OperatorError(f"HDU {hdu} of '{shown}' holds no image (NAXIS = 0)", hint="try hdu=2")
-    return header, np.asarray(data)
+    return chosen.header.copy(), raw, info["datLoc"]
 
 
-def _subset(data: np.ndarray, names: list[str], p: Params) -> tuple[np.ndarray, list[int]]:
-    """Apply subset_dims/subset_filter (0-based, inclusive) and return the start offsets."""
+def _whole(
+    raw: np.ndarray, header: fits.Header, stored: np.dtype | None, order: list[int]
+) -> np.ndarray:
+    """The image (or its subset) as values, in the cube's axis order, in memory."""
+    values = _scaled(raw, header, stored) if stored is not None else _astropy_scaled(raw, header)
+    if order != sorted(order):
+        values = np.transpose(values, order)
+    return np.ascontiguousarray(values)
+
+
+def _subset(data: np.ndarray, names: list[str], p: Params) -> tuple[tuple[slice, ...], list[int]]:
+    """The slices subset_dims/subset_filter (0-based, inclusive) choose, and their starts."""
     starts = [0] * data.ndim
     dims = p.list("subset_dims") if p.opt("subset_dims") else []
     filters = (
@@ -135,7 +266,7 @@ def _subset(data: np.ndarray, names: list[str], p: Params) -> tuple[np.ndarray, 
             raise ValidationError(f"subset_filter '{text}' is outside 0:{data.shape[axis] - 1}")
         index[axis] = slice(lo, hi + 1)
         starts[axis] = lo
-    return data[tuple(index)], starts
+    return tuple(index), starts
 
 
 def _split_dims(names: list[str], exp: list[str], imp: list[str]) -> tuple[list[str], list[str]]:
