@@ -3,14 +3,18 @@
 Pipelines, each in its own process so that wall time, CPU time and peak memory are its own:
 
 * ``ophsh``: ``scripts/calibrate.oph`` on a fresh embedded store (import and export included);
-* ``numpy``: a plain numpy + astropy script (``np.median`` over a stacked array);
-* ``ccdproc``: the same reduction with ccdproc (combine median, subtract_bias, flat_correct).
+* ``numpy`` (float32: frames converted, then ``np.median``) and ``numpy-u16`` (``np.median``
+  over the stacked unsigned 16-bit frames), plain numpy + astropy scripts;
+* ``ccdproc`` (``combine`` with its defaults) and ``ccdproc-mem`` (``ImageFileCollection`` and
+  ``combine(..., mem_limit=...)``), the same reduction with ccdproc.
 
-All three compute, per filter, (median science - master bias) / normalised (median flat - master
-bias), and write one FITS file per filter; the script checks that they agree.
+Runs are interleaved (a slow moment of the machine hits every pipeline alike); the report gives
+the median wall time with its range, CPU time, peak memory and bytes written, and the machine's
+load average. All compute, per filter, (median science - master bias) / normalised (median
+flat - master bias), and write one FITS file per filter; the script checks that they agree.
 
     python scripts/bench_calibration.py [--size 2048] [--bias 15] [--flats 9] [--science 3]
-    python scripts/bench_calibration.py --scaling     # ophsh's peak memory, 15 vs 60 bias frames
+    python scripts/bench_calibration.py --scaling   # ophsh's memory: 60 vs 15 bias, 4096² vs 2048²
     python scripts/bench_calibration.py --pipelines ophsh,numpy --before old=../old/.venv/bin/python
 """
 
@@ -39,6 +43,9 @@ class Run:
     wall: float
     cpu: float
     peak_mib: float
+    written_mib: float = 0.0  # what the run left on disk: its store and its outputs
+    low: float = 0.0  # fastest and slowest wall time of the runs this one stands for
+    high: float = 0.0
 
 
 def frames_by_kind(raw: Path) -> dict[tuple[str, str], list[Path]]:
@@ -50,12 +57,16 @@ def frames_by_kind(raw: Path) -> dict[tuple[str, str], list[Path]]:
     return groups
 
 
-def numpy_pipeline(raw: Path, out: Path) -> None:
-    """The reduction as a scientist writes it with numpy and astropy alone."""
+def numpy_pipeline(raw: Path, out: Path, dtype=np.float32) -> None:
+    """The reduction as a scientist writes it with numpy and astropy alone; the frames are
+    converted to ``dtype`` first (None: medians of the stacked 16-bit frames as they are)."""
     groups = frames_by_kind(raw)
 
     def median(paths: list[Path]) -> np.ndarray:
-        return np.median(np.stack([fits.getdata(p) for p in paths]), axis=0)
+        frames = [fits.getdata(p) for p in paths]
+        if dtype is not None:
+            frames = [f.astype(dtype) for f in frames]
+        return np.median(np.stack(frames), axis=0)
 
     bias = median(groups["BIAS", "OPEN"])
     for filt in FILTERS:
@@ -65,18 +76,28 @@ def numpy_pipeline(raw: Path, out: Path) -> None:
         fits.writeto(out / f"calibrated_{filt}.fits", science / flat, overwrite=True)
 
 
-def ccdproc_pipeline(raw: Path, out: Path) -> None:
-    """The reduction with ccdproc, the astropy-affiliated package for CCD data."""
+def ccdproc_pipeline(raw: Path, out: Path, mem_limit: float | None = None) -> None:
+    """The reduction with ccdproc, the astropy-affiliated package for CCD data: ``combine``
+    with its defaults, or frames chosen with ``ImageFileCollection`` and combined within
+    ``mem_limit`` bytes."""
     import warnings
 
     import ccdproc
     from astropy.wcs import FITSFixedWarning
 
     warnings.simplefilter("ignore", FITSFixedWarning)  # DATE-OBS -> MJD-OBS notes, per frame
-    groups = frames_by_kind(raw)
+    if mem_limit is None:
+        groups = frames_by_kind(raw)
+    else:
+        collection = ccdproc.ImageFileCollection(raw, keywords=["OBS_TYPE", "FLT_ID"])
+        groups = {}
+        for row in collection.summary:
+            key = (row["OBS_TYPE"], row["FLT_ID"])
+            groups.setdefault(key, []).append(raw / row["file"])
+    options = {"mem_limit": mem_limit} if mem_limit else {}
 
     def median(paths: list[Path]):
-        return ccdproc.combine([str(p) for p in paths], method="median", unit="adu")
+        return ccdproc.combine([str(p) for p in paths], method="median", unit="adu", **options)
 
     bias = median(groups["BIAS", "OPEN"])
     for filt in FILTERS:
@@ -86,7 +107,12 @@ def ccdproc_pipeline(raw: Path, out: Path) -> None:
         fits.writeto(out / f"calibrated_{filt}.fits", calibrated.data, overwrite=True)
 
 
-PIPELINES = {"numpy": numpy_pipeline, "ccdproc": ccdproc_pipeline}
+PIPELINES = {
+    "numpy": numpy_pipeline,
+    "numpy-u16": lambda raw, out: numpy_pipeline(raw, out, dtype=None),
+    "ccdproc": ccdproc_pipeline,
+    "ccdproc-mem": lambda raw, out: ccdproc_pipeline(raw, out, mem_limit=256e6),
+}
 
 
 # Other installations of ophsh to time beside this one (--before NAME=PYTHON), by name.
@@ -120,8 +146,20 @@ def measure(name: str, raw: Path, out: Path) -> Run:
     wall = time.perf_counter() - start
     if status:
         raise SystemExit(f"{name} pipeline failed (status {status})")
+    written = stored_bytes(out) / (1 << 20)
     shutil.rmtree(out / "store", ignore_errors=True)
-    return Run(name, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(name, wall, cpu, usage.ru_maxrss / 1024, written, wall, wall)
+
+
+def stored_bytes(folder: Path) -> int:
+    """Bytes of the files under ``folder``, each file once however many links it has."""
+    seen: dict[tuple[int, int], int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            seen[info.st_dev, info.st_ino] = info.st_size
+    return sum(seen.values())
 
 
 def disagreement(a: Path, b: Path) -> float:
@@ -135,19 +173,42 @@ def disagreement(a: Path, b: Path) -> float:
 
 
 def median_run(runs: list[Run]) -> Run:
-    """The run of median wall time, with the largest peak memory seen in any of them."""
+    """The run of median wall time with the range of all, and the largest peak memory seen."""
     ordered = sorted(runs, key=lambda r: r.wall)
     middle = ordered[len(ordered) // 2]
-    return Run(middle.name, middle.wall, middle.cpu, max(r.peak_mib for r in runs))
+    return Run(
+        middle.name,
+        middle.wall,
+        middle.cpu,
+        max(r.peak_mib for r in runs),
+        middle.written_mib,
+        ordered[0].wall,
+        ordered[-1].wall,
+    )
 
 
 def report(runs: list[Run]) -> None:
     """A table of the runs; the first one is compared with each of the others."""
     base = runs[0]
-    print(f"{'pipeline':10} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9}  {base.name} takes")
+    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{'pipeline':12} {'wall s':>7} {'(min-max)':>13} {'cpu s':>7} {'peak MiB':>9} "
+        f"{'written MiB':>11}  {base.name} takes"
+    )
     for run in runs:
-        ratio = "" if run is base else f"{base.wall / run.wall:.2f}x the time of {run.name}"
-        print(f"{run.name:10} {run.wall:8.2f} {run.cpu:8.2f} {run.peak_mib:9.0f}  {ratio}")
+        ratio = (
+            ""
+            if run is base
+            else (
+                f"{base.wall / run.wall:.2f}x the wall, {base.cpu / max(run.cpu, 1e-9):.2f}x the "
+                f"CPU of {run.name}"
+            )
+        )
+        span = f"({run.low:.2f}-{run.high:.2f})"
+        print(
+            f"{run.name:12} {run.wall:7.2f} {span:>13} {run.cpu:7.2f} {run.peak_mib:9.0f} "
+            f"{run.written_mib:11.0f}  {ratio}"
+        )
 
 
 def generate(raw: Path, args: argparse.Namespace, n_bias: int) -> int:
@@ -181,13 +242,15 @@ def bench(args: argparse.Namespace, work: Path) -> None:
     trials: dict[str, list[Run]] = {name: [] for name in names}
     for trial in range(args.repeat):
         for name in names:  # interleaved, so a slow moment of the machine hits all alike
-            if name == "ccdproc" and trial:
+            if name.startswith("ccdproc") and trial:
                 continue  # ten times slower: one run says enough
             trials[name].append(measure(name, raw, work / name))
             os.sync()  # the next pipeline does not wait for this one's files to reach the disk
     runs = [median_run(trials[name]) for name in names]
     print(f"median of {args.repeat} interleaved runs (ccdproc: 1)")
     report(runs)
+    outputs = sum(p.stat().st_size for p in (work / names[0]).glob("*.fits")) / (1 << 20)
+    print(f"calibrated outputs: {outputs:.0f} MiB")
     names = [r.name for r in runs]
     for other in names[1:]:
         gap = disagreement(work / names[0], work / other)
@@ -195,13 +258,19 @@ def bench(args: argparse.Namespace, work: Path) -> None:
 
 
 def scaling(args: argparse.Namespace, work: Path) -> None:
-    print(f"ophsh peak memory as the number of bias frames grows ({args.size}x{args.size}):")
-    for n_bias in (15, 60):
-        raw = work / f"raw{n_bias}"
-        generate(raw, args, n_bias)
-        run = measure("ophsh", raw, work / f"ophsh{n_bias}")
-        print(f"  {n_bias:3d} bias: wall {run.wall:6.2f} s, peak {run.peak_mib:6.0f} MiB")
+    """ophsh's peak memory as the frames grow (2048x2048, then 4096x4096) and as the bias frames
+    go from 15 to 60."""
+    print("ophsh: peak memory as frames grow in size and in number")
+    for size, n_bias in ((args.size, 15), (args.size, 60), (2 * args.size, 15)):
+        raw = work / f"raw{size}-{n_bias}"
+        generate(raw, argparse.Namespace(**{**vars(args), "size": size}), n_bias)
+        run = measure("ophsh", raw, work / f"ophsh{size}-{n_bias}")
+        print(
+            f"  {size}x{size}, {n_bias:2d} bias: wall {run.wall:6.2f} s, cpu {run.cpu:6.2f} s, "
+            f"peak {run.peak_mib:5.0f} MiB, written {run.written_mib:5.0f} MiB"
+        )
         shutil.rmtree(raw)
+        shutil.rmtree(work / f"ophsh{size}-{n_bias}", ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bias", type=int, default=15)
     parser.add_argument("--flats", type=int, default=9, help="flats per filter")
     parser.add_argument("--science", type=int, default=3, help="science frames per filter")
-    parser.add_argument("--pipelines", default="ophsh,numpy,ccdproc")
+    parser.add_argument("--pipelines", default="ophsh,numpy,numpy-u16,ccdproc,ccdproc-mem")
     parser.add_argument(
         "--before",
         action="append",
@@ -219,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the ophsh installed for PYTHON (e.g. an older checkout's venv) as NAME",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast pipeline")
-    parser.add_argument("--scaling", action="store_true", help="ophsh with 15 and 60 bias")
+    parser.add_argument(
+        "--scaling", action="store_true", help="ophsh with 15 and 60 bias, and twice the size"
+    )
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
     parser.add_argument(
         "--run", nargs=3, metavar=("PIPELINE", "RAW", "OUT"), help=argparse.SUPPRESS
