@@ -50,3 +50,22 @@ def test_a_link_out_of_the_data_directory_fails_its_own_task_only(tmp_path, nigh
         assert client.last_response.count("http://localhost/ophidia/1/") == total
     finally:
         server.stop()
+
+
+def test_a_massive_operation_numbers_its_tasks_and_leaves_its_first_cube_current(shell, run):
+    run("oph_createcontainer container=c;dim=x|y;dim_type=int|int")
+    for _ in range(3):
+        run(
+            "oph_randcube container=c;dim=x|y;dim_size=2|3;exp_ndim=1;nfrag=1;ntuple=2;"
+            "measure=m;measure_type=double"
+        )
+    reply = run("oph_reduce cube=[container=c;level=0];operation=max").reply
+    info = reply.document.grid("massive_info")
+    assert info.title == "Massive Operation Information"
+    assert info.rows[0][0] == reply.jobid  # the tasks belong to this job
+    tasks = reply.document.grid("massive_list")
+    markers = [int(m) for m in tasks.column("MARKER ID")]
+    assert len(set(markers)) == 3 and min(markers) > int(reply.jobid.rsplit("#", 1)[1])
+    first = tasks.column("OUTPUT")[0]
+    assert reply.document.extra["cube"] == first
+    assert shell.backend.start().datacube == first  # the session keeps it, as Ophidia's does

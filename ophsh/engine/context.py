@@ -77,6 +77,7 @@ class OpContext:
     doc: Document
     settings: Settings = field(default_factory=Settings)
     command: str = ""
+    marker: tuple[int, int] | None = None  # (workflow id, marker id) of the task, when it has one
     progress: Progress = _no_progress
     cancel: CancelFlag = field(default_factory=CancelFlag)
     outputs: dict[str, str] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ophsh.document import Document
@@ -37,6 +37,7 @@ class Run:
     error: str
     begin: str
     end: str
+    marker: int | None = None
 
 
 def now() -> str:
@@ -102,7 +103,8 @@ def run_massive(
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
             results = list(pool.map(one, targets))
-    _report(ctx.doc, results)
+    results, whose = _numbered(ctx, results)
+    _report(ctx.doc, results, whose)
     made = tuple(run.output for run in results if run.output)
     if stopped:  # say what is kept, so that a second run does not add it again
         ctx.doc.set_status(
@@ -119,7 +121,18 @@ def run_massive(
     return TaskResult(ctx.doc, outputs, massive=param)
 
 
-def _report(doc: Document, runs: list[Run]) -> None:
+def _numbered(ctx: OpContext, runs: list[Run]) -> tuple[list[Run], list[str] | None]:
+    """Each task with a marker id of the session, and whose tasks they are (job id, workflow,
+    parent marker), as Ophidia's server says; a task run outside a job has neither."""
+    if ctx.marker is None or not runs:
+        return runs, None
+    workflow, parent = ctx.marker
+    first = ctx.sessions.reserve_markers(ctx.session, len(runs))
+    numbered = [replace(run, marker=first + i) for i, run in enumerate(runs)]
+    return numbered, [ctx.session.jobid(workflow, parent), str(workflow), str(parent)]
+
+
+def _report(doc: Document, runs: list[Run], whose: list[str] | None) -> None:
     """Ophidia's massive objects: the massive status, one row per task (in the shape its server
     gives when no output_format is asked for), a warning when nothing matched."""
     failures = [run.error for run in runs if run.error]
@@ -128,6 +141,14 @@ def _report(doc: Document, runs: list[Run]) -> None:
         "Massive Operation Status",
         "OPH_STATUS_ERROR" if failures else "OPH_STATUS_COMPLETED",
     )
+    if whose is not None:
+        doc.add_grid(
+            "massive_info",
+            "Massive Operation Information",
+            ("OPH JOB ID", "WORKFLOW ID", "PARENT MARKER ID"),
+            ("string", "int", "int"),
+            [whose],
+        )
     doc.add_grid(
         "massive_list",
         "Massive Operation Task List",
@@ -135,7 +156,7 @@ def _report(doc: Document, runs: list[Run]) -> None:
         ("int", "string", "string", "string", "string", "string"),
         [
             [
-                "-",  # the engine does not give light tasks marker ids of their own
+                "-" if run.marker is None else str(run.marker),
                 "OPH_STATUS_ERROR" if run.error else "OPH_STATUS_COMPLETED",
                 run.target,
                 run.output,

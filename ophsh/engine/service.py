@@ -252,29 +252,38 @@ class Service:
             result = TaskResult(Document(producer=user).fail(str(err)))
         else:
             result = self.run_task(
-                user, session, checked, warnings=warnings, progress=progress, cancel=cancel
+                user,
+                session,
+                checked,
+                warnings=warnings,
+                progress=progress,
+                cancel=cancel,
+                marker=(job.workflow, job.marker),
             )
         doc = result.document
         _stamp(doc, session, job, started)
-        carried = result.massive != "cube"  # a massive run over cubes leaves no current cube
-        for key in ("cdd", "cube", "cwd"):
-            value = result.last(key)
-            if value and (key != "cube" or carried):
+        current = _current_cube(result)
+        for key, value in (
+            ("cdd", result.last("cdd")),
+            ("cube", current),
+            ("cwd", result.last("cwd")),
+        ):
+            if value:
                 doc.set_extra(key, value)
         if doc.ok:
-            self._remember(user, session, result, carried)
+            self._remember(user, session, result, current)
             if request.operator in FREEING:
                 self.store.keep_reserve()
         self._record(self.sessions.finish_job, job, _final_status(doc, cancel), doc.to_json())
         return doc
 
-    def _remember(self, user: str, session: Session, result: TaskResult, cube: bool) -> None:
-        """Keep the session's cwd and last cube and the user's cdd, as the server does."""
+    def _remember(self, user: str, session: Session, result: TaskResult, cube: str) -> None:
+        """Keep the session's cwd and current cube and the user's cdd, as the server does."""
         changes = {}
         if result.last("cwd"):
             changes["cwd"] = result.last("cwd")
-        if cube and "cube" in result.outputs:
-            changes["datacube"] = result.last("cube")
+        if "cube" in result.outputs:
+            changes["datacube"] = cube
         self._record(self.sessions.touch, session, **changes)
         if result.last("cdd"):
             self._record(self.sessions.save_state, user, cdd=result.last("cdd"))
@@ -288,8 +297,10 @@ class Service:
         warnings: list[str] | tuple[str, ...] = (),
         progress: Progress | None = None,
         cancel: CancelFlag | None = None,
+        marker: tuple[int, int] | None = None,
     ) -> TaskResult:
-        """Run one validated request (massive or not); failures end up in the document."""
+        """Run one validated request (massive or not); failures end up in the document.
+        ``marker`` is the (workflow id, marker id) of the task, for a massive one's report."""
         doc = Document(producer=user)
         spec = self.specs.operators[request.operator]
         try:
@@ -297,6 +308,7 @@ class Service:
             if handler is None:
                 raise OphshError(f"{spec.name} is not available in the embedded store")
             ctx = self._context(user, session, request, doc, progress, cancel)
+            ctx.marker = marker
             ctx.check_cancel()  # cancelled while it waited for its turn
             target = massive_param(spec, request)
             if target is not None:
@@ -380,6 +392,13 @@ class Service:
 
     def close(self) -> None:
         self.runner.close()
+
+
+def _current_cube(result: TaskResult) -> str:
+    """The cube a task leaves current: the last it made or was given; after a massive run over
+    cubes the first it made, as Ophidia's server keeps it."""
+    made = result.output("cube")
+    return made[0] if result.massive == "cube" and made else result.last("cube")
 
 
 def _outputs(made: dict[str, str], request: TaskRequest) -> dict[str, tuple[str, ...]]:

@@ -186,6 +186,18 @@ class Sessions:
             )
         return self.job(session, workflow)
 
+    def reserve_markers(self, session: Session, count: int) -> int:
+        """Set ``count`` marker ids of the session aside (for the tasks of a massive
+        operation); the first of them."""
+        with self.catalog.write() as db:
+            first = db.execute(
+                "SELECT next_marker FROM sessions WHERE id = ?", (session.id,)
+            ).fetchone()["next_marker"]
+            db.execute(
+                "UPDATE sessions SET next_marker = ? WHERE id = ?", (first + count, session.id)
+            )
+        return first
+
     def finish_job(self, job: Job, status: str, response: str | None) -> None:
         with self.catalog.write() as db:
             db.execute(

@@ -216,7 +216,12 @@ class _Run:
             return
         request, warnings = validate(self._request(task), self.service.specs, strict=False)
         result = self.service.run_task(
-            self.user, self.session, request, warnings=warnings, cancel=self.cancel
+            self.user,
+            self.session,
+            request,
+            warnings=warnings,
+            cancel=self.cancel,
+            marker=(self.job.workflow, state.marker),
         )
         state.kind = "MASSIVE" if result.massive else "SIMPLE"
         state.outputs = list(result.output("cube"))
