@@ -13,6 +13,7 @@ import getpass
 import io
 import json
 import os
+import socket
 import sys
 import threading
 from argparse import Namespace
@@ -26,13 +27,16 @@ from ophsh.request import Context, TaskRequest, to_workflow
 __all__ = ["RemoteBackend"]
 
 DEFAULT_PORT = "11732"
+DEFAULT_TIMEOUT = 3600.0  # seconds to wait for an answer, as oph_term's OPH_TIMEOUT
 TOKEN_USER = "__token__"  # PyOphidia's convention: a token goes in the password field
 
 
 class RemoteBackend:
     """A connection to one Ophidia server as one user."""
 
-    def __init__(self, host: str, port: str, user: str, password: str) -> None:
+    def __init__(
+        self, host: str, port: str, user: str, password: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         try:
             from PyOphidia import ophsubmit
         except ImportError as err:  # pragma: no cover - PyOphidia is a dependency
@@ -40,6 +44,7 @@ class RemoteBackend:
         self._submit_raw = ophsubmit.submit
         self.host, self.port, self.user, self._password = host, port, user, password
         self.label = f"{user}@{host}:{port}"
+        self.timeout = timeout
         self._lock = threading.Lock()
 
     @classmethod
@@ -62,7 +67,11 @@ class RemoteBackend:
             if not sys.stdin.isatty():
                 raise BackendError("no password given", hint="use -p, OPH_PASSWD or OPH_TOKEN")
             password = getpass.getpass(f"Password for {user}@{host}: ")
-        return cls(host, port, user, password)
+        try:
+            timeout = float(env.get("OPH_TIMEOUT") or DEFAULT_TIMEOUT)
+        except ValueError:
+            raise BackendError("OPH_TIMEOUT must be a number of seconds") from None
+        return cls(host, port, user, password, timeout=timeout)
 
     # -- the Backend interface -------------------------------------------------------------
     def start(self) -> StartState:
@@ -132,8 +141,19 @@ class RemoteBackend:
     def _send(self, workflow: dict) -> Reply:
         chatter = io.StringIO()  # PyOphidia prints its connection errors; we report them once
         with self._lock, contextlib.redirect_stdout(chatter):
-            response, jobid, session, code, error = self._submit_raw(
-                self.user, self._password, self.host, self.port, json.dumps(workflow)
+            # PyOphidia opens its connections with the default timeout: set it for this call
+            previous = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(self.timeout)
+            try:
+                response, jobid, session, code, error = self._submit_raw(
+                    self.user, self._password, self.host, self.port, json.dumps(workflow)
+                )
+            finally:
+                socket.setdefaulttimeout(previous)
+        if code == 1 and isinstance(error, TimeoutError):
+            raise BackendError(
+                f"{self.host}:{self.port} gave no answer within {self.timeout:g} s",
+                hint="OPH_TIMEOUT sets how long to wait",
             )
         if code:
             reason = str(error or chatter.getvalue().strip() or "no answer")
