@@ -292,12 +292,18 @@ class Store:
             return self.arrays.rows(cube.data_file, start, stop)
 
     def parents(self, cube: Cube) -> list[int]:
-        return [
-            r[0]
-            for r in self.catalog.query(
-                "SELECT parent FROM cube_parents WHERE cube = ?", (cube.id,)
-            )
-        ]
+        """Ids of the cubes this one was made from (some may be deleted since)."""
+        rows = self.catalog.query(
+            "SELECT parent FROM cube_parents WHERE cube = ? ORDER BY parent", (cube.id,)
+        )
+        return [r[0] for r in rows]
+
+    def children(self, cube: Cube) -> list[int]:
+        """Ids of the cubes made from this one, still in the store."""
+        rows = self.catalog.query(
+            "SELECT cube FROM cube_parents WHERE parent = ? ORDER BY cube", (cube.id,)
+        )
+        return [r[0] for r in rows]
 
 
 @contextmanager
