@@ -92,9 +92,9 @@ def test_list_level_three_shows_measure_level_and_source(shell, run, tmp_path):
     assert cube_row[4:] == ["counts", "0", "f.fits"]
 
 
-def test_storage_levels_are_refused_clearly(shell):
+def test_storage_levels_need_a_cube(shell):
     out = shell.run_line("oph_list level=5")
-    assert not out.ok and "database storage" in out.message
+    assert not out.ok and out.message == "oph_list level=5 describes one cube: give cube="
 
 
 def test_move_and_rename_a_container(shell, run):

@@ -27,6 +27,7 @@ from ophsh.engine.ops import (
     reduction,
     search,
     synthetic,
+    system,
 )
 
 __all__ = ["HANDLERS"]
@@ -49,6 +50,11 @@ HANDLERS: dict[str, Handler] = {
     "oph_metadata": metadata.metadata,
     "oph_delete": cubes.delete,
     "oph_cubeio": provenance.cubeio,
+    "oph_tasks": provenance.tasks,
+    "oph_instances": system.instances,
+    "oph_cluster": system.cluster,
+    "oph_showgrid": system.showgrid,
+    **dict.fromkeys(system.UNAVAILABLE, system.unavailable),
     "oph_cubeschema": cubes.cubeschema,
     "oph_cubesize": cubes.cubesize,
     "oph_cubeelements": cubes.cubeelements,
@@ -65,6 +71,7 @@ HANDLERS: dict[str, Handler] = {
     "oph_duplicate": cubes.duplicate,
     "oph_permute": cubes.permute,
     "oph_randcube": synthetic.randcube,
+    "oph_randcube2": synthetic.randcube,
     "oph_loggingbk": jobs.loggingbk,
     "oph_man": catalogue.man,
     "oph_operators_list": catalogue.operators_list,

@@ -68,6 +68,9 @@ def importfits(ctx: OpContext, p: Params) -> None:
             )
             for i, name in enumerate(explicit + implicit)
         ]
+        if not p.yes("run"):
+            _fragmentation(ctx, p, dims)
+            return
         container = _target_container(ctx, p, path, dims)
         metadata = header_metadata(header) if p.yes("import_metadata") else []
         if stored is not None and order == sorted(order):  # rows as in the file: stream them
@@ -90,6 +93,25 @@ def importfits(ctx: OpContext, p: Params) -> None:
         description=p.str("description"),
         metadata=metadata,
         objkey="importfits",
+    )
+
+
+def _fragmentation(ctx: OpContext, p: Params, dims: list[Dim]) -> None:
+    """run=no: how the cube would be cut into fragments, and nothing imported."""
+    rows = int(np.prod([d.size for d in dims if d.explicit], dtype=np.int64)) if dims else 1
+    hosts = max(1, p.int("nhost"))
+    fragments = p.int("nfrag") or 1
+    if rows % (hosts * fragments):
+        raise ValidationError(
+            f"nfrag={fragments} does not divide the {rows} rows of this image",
+            param="nfrag",
+            hint="choose a divisor of the number of rows, or nfrag=0",
+        )
+    ctx.doc.add_text(
+        "importfits",
+        "Fragmentation parameters",
+        f"Number of hosts: {hosts}\nNumber of fragments per database: {fragments}\n"
+        f"Number of tuples per fragment: {rows // (hosts * fragments)}\n",
     )
 
 

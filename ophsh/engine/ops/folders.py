@@ -50,31 +50,63 @@ LIST_COLUMNS = {
 }
 
 
-def list_(ctx: OpContext, p: Params) -> None:
-    """List folders (level 0), containers (1), cubes (2) and their measure and source (3).
+# Levels 4 to 8 describe where a cube's values are kept; each level adds a column.
+STORAGE_COLUMNS = (
+    "CONTAINER PATH",
+    "DATACUBE PID",
+    "HOSTNAME",
+    "ID DBMS",
+    "DB NAME",
+    "FRAGMENT NAME",
+)
+STORAGE_TYPES = ("string", "string", "string", "int", "string", "string")
 
-    ``cube=`` only matters to Ophidia's storage levels (4 and up), so it is ignored here.
-    """
+
+def list_(ctx: OpContext, p: Params) -> None:
+    """List folders (level 0), containers (1), cubes (2) and their measure and source (3); for
+    one cube (``cube=``), where its values are kept (4 to 8: here one host, one store, one file
+    per cube)."""
     level = p.int("level")
     if level > 3:
-        raise OperatorError(
-            f"level={level} describes database storage, which the embedded store does not have",
-            hint="use level 0 to 3",
-        )
+        _storage(ctx, p, level)
+        return
     tree = ctx.tree
     start = tree.folder(ctx.cwd, p.opt("path"))
     recursive = p.yes("recursive")
     container_filter = _filter(p.opt("container_filter"))
+    measure_filter = _filter(p.opt("measure_filter"))
     columns = LIST_COLUMNS[level]
     rows: list[list[str]] = []
     for current in tree.walk(start, recursive=recursive):
-        rows.extend(_rows(ctx, start, current, level, container_filter))
+        rows.extend(_rows(ctx, start, current, level, container_filter, measure_filter))
+    types = ["string"] * len(columns)
+    if level == 3:
+        types[columns.index("LEVEL")] = "int"
     ctx.doc.add_grid(
         "list",
         f"Ophidia Filesystem: {start.path if start.path != '/' else '/'}",
         columns,
-        ["string"] * len(columns),
+        types,
         rows,
+    )
+
+
+def _storage(ctx: OpContext, p: Params, level: int) -> None:
+    pid = p.opt("cube")
+    if pid in (None, "all"):
+        raise ValidationError(
+            f"oph_list level={level} describes one cube: give cube=", param="cube"
+        )
+    cube = ctx.cube(pid)
+    container = posixpath.join(ctx.tree.path_of(cube.folder), cube.container_name)
+    row = [container, cube.pid, "localhost (up)", "1", "catalog.sqlite", cube.data_file]
+    width = level - 2
+    ctx.doc.add_grid(
+        "list",
+        f"Ophidia Filesystem: cube {cube.pid}",
+        STORAGE_COLUMNS[:width],
+        STORAGE_TYPES[:width],
+        [row[:width]],
     )
 
 
@@ -82,7 +114,7 @@ def _relative(start: Folder, path: str) -> str:
     return posixpath.relpath(path, start.path) if path != start.path else ""
 
 
-def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
+def _rows(ctx, start, current, level, container_filter, measure_filter) -> list[list[str]]:
     width = len(LIST_COLUMNS[level])
     prefix = _relative(start, current.path)
     prefix = f"{prefix}/" if prefix else ""
@@ -99,6 +131,8 @@ def _rows(ctx, start, current, level, container_filter) -> list[list[str]]:
         if level < 2:
             continue
         for cube in ctx.store.cubes_of(container):
+            if measure_filter and not like(cube.measure, measure_filter):
+                continue
             row = ["c", name, cube.pid, cube.description]
             if level == 3:
                 row += [cube.measure, str(cube.level), cube.source]
@@ -183,13 +217,30 @@ def _ls(ctx: OpContext, p: Params, target: str | None) -> None:
     if not real.exists():
         raise OperatorError(f"'{shown(target or ctx.cdd)}' does not exist on disk")
     pattern = p.opt("file")
-    entries = sorted(real.iterdir()) if real.is_dir() else [real]
+    recursive = p.yes("recursive")
+    depth = p.int("depth") if recursive else 1  # 0: every level below
     rows = []
-    for entry in entries:
+    for entry, name in _entries(real, depth):
         if pattern and not fnmatch.fnmatchcase(entry.name, pattern):
             continue
-        if entry.name.startswith("."):
-            continue
-        rows.append(["d" if entry.is_dir() else "f", entry.name])
+        is_dir = entry.is_dir()
+        shown_name = f"{name}/" if is_dir and recursive else name
+        rows.append(["d" if is_dir else "f", shown_name])
     title = ctx.paths.to_virtual(real)
     ctx.doc.add_grid("fs", title, ("T", "OBJECT"), ("string", "string"), rows)
+
+
+def _entries(top: Path, depth: int, prefix: str = "") -> list[tuple[Path, str]]:
+    """The visible entries under ``top`` down to ``depth`` levels (0: all), by relative name,
+    each folder followed by what it holds; links are not followed."""
+    if not top.is_dir():
+        return [(top, top.name)]
+    found = []
+    for entry in sorted(top.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        name = f"{prefix}{entry.name}"
+        found.append((entry, name))
+        if depth != 1 and entry.is_dir() and not entry.is_symlink():
+            found.extend(_entries(entry, depth - 1 if depth else 0, f"{name}/"))
+    return found

@@ -1,4 +1,4 @@
-"""oph_cubeio: where a cube comes from and what was made from it.
+"""oph_cubeio and oph_tasks: where a cube comes from and what was made from it.
 
 Rows of the "Cube Provenance" grid go from input cube to output cube with the operator that
 made the output; a cube made from no other (an import) has the row ("", ROOT, cube). The same
@@ -9,11 +9,12 @@ links form the "Cube Provenance Graph" (a directed graph of PIDs), which PyOphid
 from __future__ import annotations
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.massive import like, parse_cube_filter
 from ophsh.engine.model import Cube
 from ophsh.engine.params import Params
 from ophsh.errors import NotFoundError
 
-__all__ = ["cubeio"]
+__all__ = ["cubeio", "tasks"]
 
 Row = tuple[str, str, str, str]  # input PID, operation, output PID, source
 
@@ -37,6 +38,38 @@ def cubeio(ctx: OpContext, p: Params) -> None:
         rows,
     )
     ctx.doc.add_object(_graph(rows))
+
+
+def tasks(ctx: OpContext, p: Params) -> None:
+    """The operations that made the cubes of a folder (and below): operator, input, output."""
+    tree = ctx.tree
+    folders = tree.walk(tree.folder(ctx.cwd, p.opt("path")), recursive=p.yes("recursive"))
+    chosen, operators, container = (
+        _unless_all(p.opt(name)) for name in ("cube_filter", "operator_filter", "container")
+    )
+    rows = []
+    for cube in ctx.store.cubes_in([f.id for f in folders]):
+        if container is not None and cube.container_name != container:
+            continue
+        if chosen is not None and cube.id not in parse_cube_filter(chosen, largest=cube.id):
+            continue
+        operation = _operation(cube)
+        if operators is not None and not like(operation, operators):
+            continue
+        for parent in (_found(ctx, i) for i in ctx.store.parents(cube)):
+            if parent is not None:
+                rows.append([operation, parent.pid, cube.pid])
+    ctx.doc.add_grid(
+        "tasks",
+        "Task List",
+        ("OPERATOR", "INPUT DATACUBE", "OUTPUT DATACUBE"),
+        ("string",) * 3,
+        rows,
+    )
+
+
+def _unless_all(value: str | None) -> str | None:
+    return None if value in (None, "all") else value
 
 
 def _found(ctx: OpContext, cube_id: int) -> Cube | None:
