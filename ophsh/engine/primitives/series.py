@@ -1,0 +1,195 @@
+"""Primitives that reduce, accumulate or reshape each row's array (whole blocks, numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ophsh.engine.kernels import REDUCTIONS, reduce_last
+from ophsh.errors import ValidationError
+
+__all__ = ["FUNCTIONS"]
+
+
+def _operation(name) -> str:
+    op = str(name).lower().removeprefix("oph_")
+    if op not in REDUCTIONS:
+        raise ValidationError(f"unknown operation '{name}'", hint=", ".join(REDUCTIONS).upper())
+    return op
+
+
+def _missing(missingvalue):
+    return None if missingvalue is None or np.isnan(missingvalue) else float(missingvalue)
+
+
+def reduce(m, operation="OPH_AVG", count=0, order=2.0, missingvalue=None):
+    n = m.shape[-1]
+    size = int(count) or n
+    if n % size:
+        raise ValidationError(f"oph_reduce: count {size} does not divide the length {n}")
+    grouped = m.reshape(*m.shape[:-1], n // size, size)
+    kw = {"order": float(order), "missing": _missing(missingvalue)}
+    return reduce_last(grouped, _operation(operation), **kw)
+
+
+def reduce2(m, operation="OPH_AVG", count=0, block_size=1, size=0, order=2.0, missingvalue=None):
+    """Reduce groups of ``count`` values along a dimension whose elements lie ``block_size``
+    apart, in chunks of ``size`` values (the dimension's length times block_size)."""
+    n, block = m.shape[-1], int(block_size) or 1
+    chunk = int(size) or n
+    length = chunk // block
+    group = int(count) or length
+    if n % chunk or chunk % block or length % group:
+        raise ValidationError("oph_reduce2: count, block_size and size do not fit the array")
+    shaped = m.reshape(*m.shape[:-1], n // chunk, length // group, group, block)
+    moved = np.moveaxis(shaped, -2, -1)
+    kw = {"order": float(order), "missing": _missing(missingvalue)}
+    out = reduce_last(moved, _operation(operation), **kw)
+    return out.reshape(*m.shape[:-1], -1)
+
+
+def operator(m, operation="OPH_AVG", hierarchy="OPH_ALL", order=2.0, missingvalue=None):
+    if str(hierarchy).upper() != "OPH_ALL":
+        raise ValidationError(f"oph_operator: hierarchy '{hierarchy}' (only OPH_ALL)")
+    kw = {"order": float(order), "missing": _missing(missingvalue)}
+    return reduce_last(m, _operation(operation), **kw)[..., None]
+
+
+def moving_avg(m, param=1.0, operation="OPH_SMA"):
+    """OPH_SMA: mean of the last ``param`` elements (fewer at the start); OPH_EWMA: exponential
+    average with weight ``param`` on the newest element."""
+    kind = str(operation).upper()
+    if kind == "OPH_SMA":
+        window = int(param)
+        if window < 1:
+            raise ValidationError("oph_moving_avg: the window must be at least 1")
+        csum = np.cumsum(np.nan_to_num(m), axis=-1)
+        counts = np.cumsum(~np.isnan(m), axis=-1)
+        shifted = np.zeros_like(csum)
+        shifted_counts = np.zeros_like(counts)
+        shifted[..., window:] = csum[..., :-window]
+        shifted_counts[..., window:] = counts[..., :-window]
+        with np.errstate(all="ignore"):
+            return (csum - shifted) / (counts - shifted_counts)
+    if kind == "OPH_EWMA":
+        from scipy.signal import lfilter
+
+        alpha = float(param)
+        if not 0 < alpha <= 1:
+            raise ValidationError("oph_moving_avg: the OPH_EWMA weight must be in (0, 1]")
+        start = m[..., :1] * (1 - alpha)
+        out, _ = lfilter([alpha], [1, alpha - 1], m, axis=-1, zi=start)
+        return out
+    raise ValidationError(f"oph_moving_avg: unknown operation '{operation}' (OPH_SMA, OPH_EWMA)")
+
+
+def accumulate(m, id_measure=None):
+    return np.cumsum(m, axis=-1)
+
+
+def deaccumulate(m, id_measure=None):
+    return np.diff(m, axis=-1, prepend=0.0)
+
+
+def get_subarray(m, start=1.0, size=0.0):
+    first = int(start) - 1
+    if not 0 <= first < m.shape[-1]:
+        raise ValidationError(f"oph_get_subarray: start {int(start)} is outside 1..{m.shape[-1]}")
+    stop = m.shape[-1] if int(size) <= 0 else first + int(size)
+    return m[..., first:stop]
+
+
+def get_subarray2(m, subset, *sizes):
+    """A subset string (``1:3,5``, ``2:2:end``) of each dimension, dimensions joined by ``|``
+    in the order of ``sizes`` (outermost first; one dimension when no size is given)."""
+    shape = tuple(int(s) for s in sizes) or (m.shape[-1],)
+    if int(np.prod(shape)) != m.shape[-1]:
+        raise ValidationError("oph_get_subarray2: the sizes do not multiply to the length")
+    parts = str(subset).split("|")
+    if len(parts) != len(shape):
+        raise ValidationError("oph_get_subarray2: give one subset per dimension")
+    picks = [_indices(text, n) for text, n in zip(parts, shape, strict=True)]
+    out = m.reshape(*m.shape[:-1], *shape)[(..., *np.ix_(*picks))]
+    return out.reshape(*m.shape[:-1], -1)
+
+
+def _indices(text: str, n: int) -> np.ndarray:
+    out: list[int] = []
+    for piece in text.split(","):
+        bits = [n if b.strip() == "end" else int(b) for b in piece.split(":")]
+        if len(bits) == 1:
+            out.append(bits[0])
+        else:
+            step = bits[1] if len(bits) == 3 else 1
+            out.extend(range(bits[0], bits[-1] + 1, step))
+    if any(not 1 <= i <= n for i in out):
+        raise ValidationError(f"subset '{text}' leaves 1..{n}")
+    return np.asarray(out) - 1
+
+
+def shift(m, offset=0.0, filling=0.0):
+    k, n = int(offset), m.shape[-1]
+    out = np.full_like(m, float(filling))
+    if k >= 0:
+        out[..., k:] = m[..., : max(n - k, 0)]
+    else:
+        out[..., : n + k] = m[..., -k:]
+    return out
+
+
+def rotate(m, offset=0.0):
+    return np.roll(m, int(offset), axis=-1)
+
+
+def reverse(m):
+    return m[..., ::-1]
+
+
+def concat(*arrays):
+    return np.concatenate(_rows(arrays), axis=-1)
+
+
+def _rows(arrays):
+    rows = max(a.shape[0] for a in arrays)
+    return [np.broadcast_to(a, (rows, a.shape[-1])) for a in arrays]
+
+
+def extend(m, number=1.0, mode="a"):
+    """The array repeated ``number`` times: whole (mode a) or each element in turn (mode e)."""
+    times = int(number)
+    if str(mode).lower().startswith("e"):
+        return np.repeat(m, times, axis=-1)
+    return np.tile(m, (1,) * (m.ndim - 1) + (times,))
+
+
+def padding(m, size=0.0, filling=np.nan):
+    extra = int(size) - m.shape[-1]
+    if extra <= 0:
+        return m
+    pad = np.full((*m.shape[:-1], extra), float(filling))
+    return np.concatenate([m, pad], axis=-1)
+
+
+def interlace(*arrays):
+    rows = _rows(arrays)
+    return np.stack(rows, axis=-1).reshape(rows[0].shape[0], -1)
+
+
+FUNCTIONS = {
+    "oph_reduce": reduce,
+    "oph_reduce2": reduce2,
+    "oph_operator": operator,
+    "oph_moving_avg": moving_avg,
+    "oph_accumulate": accumulate,
+    "oph_deaccumulate": deaccumulate,
+    "oph_get_subarray": get_subarray,
+    "oph_get_subarray2": get_subarray2,
+    "oph_shift": shift,
+    "oph_rotate": rotate,
+    "oph_reverse": reverse,
+    "oph_concat": concat,
+    "oph_append": concat,
+    "oph_extend": extend,
+    "oph_padding": padding,
+    "oph_interlace": interlace,
+    "oph_size_array": lambda m: np.full(m.shape[:-1], float(m.shape[-1])),
+}

@@ -1,0 +1,209 @@
+"""oph_apply's primitives on generated blocks (odd sizes, missing values), checked against
+numpy; the query language and its one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ophsh.engine.primitives import FUNCTIONS, evaluate
+from ophsh.errors import ValidationError
+from ophsh.spec import load_specs
+
+PRIMS = load_specs().primitives
+
+
+@pytest.fixture
+def block():
+    """5 rows of 7 values with two missing (NaN)."""
+    data = np.random.default_rng(3).normal(10, 4, size=(5, 7)).round(2)
+    data[1, 2] = np.nan
+    data[4, 6] = np.nan
+    return data
+
+
+def auto(query, measure, **kw):
+    return evaluate(query, measure, PRIMS, manual=False, **kw).values
+
+
+def same(a, b):
+    return np.allclose(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("oph_sum_scalar(measure,-2.5)", lambda a: a - 2.5),
+        ("oph_mul_scalar(measure,3)", lambda a: a * 3),
+        ("oph_affine(measure,2,1)", lambda a: a * 2 + 1),
+        ("oph_sum_array(measure,oph_reverse(measure))", lambda a: a + a[:, ::-1]),
+        ("oph_sub_array(measure,oph_rotate(measure,1))", lambda a: a - np.roll(a, 1, -1)),
+        ("oph_mul_array(measure,measure)", lambda a: a * a),
+        ("oph_div_array(measure,oph_sum_scalar(measure,1))", lambda a: a / (a + 1)),
+        ("oph_abs_array(measure,measure)", lambda a: np.hypot(a, a)),
+        ("oph_max_array(measure,oph_reverse(measure))", lambda a: np.maximum(a, a[:, ::-1])),
+        ("oph_operator_array(measure,measure,'oph_sub')", lambda a: a - a),
+        ("oph_math(measure,'OPH_MATH_SQRT')", np.sqrt),
+        ("oph_math(measure,'oph_math_log10')", np.log10),
+        ("oph_predicate(measure,'x-10','>0','1','0')", lambda a: np.where(a > 10, 1, 0.0)),
+        ("oph_predicate(measure,'x','nan','0','x')", lambda a: np.nan_to_num(a, nan=0)),
+        (
+            "oph_predicate(measure,'2*x^2','<=200','x','-x')",
+            lambda a: np.where(2 * a**2 <= 200, a, -a),
+        ),
+        ("oph_replace(measure,nan,-1)", lambda a: np.nan_to_num(a, nan=-1)),
+        ("oph_cast(measure,nan,-999)", lambda a: np.nan_to_num(a, nan=-999)),
+        ("oph_find(measure,10,4)", lambda a: (np.abs(a - 10) <= 4).sum(-1, keepdims=True)),
+        ("oph_count_array(measure,0)", lambda a: (~np.isnan(a)).sum(-1, keepdims=True)),
+        ("oph_count_array(measure)", lambda a: np.full((5, 1), 7)),
+    ],
+)
+def test_element_wise_primitives_match_numpy(block, query, expected):
+    with np.errstate(invalid="ignore"):
+        assert same(auto(query, block), expected(block))
+
+
+def test_missingvalue_leaves_those_elements_alone(block):
+    block[0, 0] = -1
+    out = auto("oph_sum_scalar(measure,5,-1)", block)
+    assert out[0, 0] == -1 and same(out[0, 1:], block[0, 1:] + 5)
+
+
+def test_predicate2_picks_one_occurrence_and_index(block):
+    first = auto("oph_predicate2(measure,'x','>10','INDEX','0','first')", block)
+    for row, values in zip(first, block, strict=True):
+        hits = np.flatnonzero(values > 10)
+        expected = np.zeros(7)
+        if hits.size:
+            expected[hits[0]] = hits[0] + 1
+        assert same(row, expected)
+
+
+def test_normalize_and_quantize(block):
+    z = auto("oph_normalize(measure)", block)
+    mean = np.nanmean(block, -1, keepdims=True)
+    assert same(z, (block - mean) / np.nanstd(block, -1, ddof=1, keepdims=True))
+    mm = auto("oph_normalize(measure,'OPH_NORMALIZE_MINMAX')", block)
+    assert np.nanmin(mm) == 0 and np.nanmax(mm) == 1
+    q = auto("oph_quantize(measure,oph_to_bin('8,12'),oph_to_bin('1,2,3'))", block)
+    expected = np.where(block <= 8, 1.0, np.where(block <= 12, 2.0, 3.0))
+    assert same(q, np.where(np.isnan(block), np.nan, expected))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("oph_reduce(measure,'OPH_MAX')", lambda a: np.nanmax(a, -1, keepdims=True)),
+        ("oph_reduce(measure,'OPH_SUM',0)", lambda a: np.nansum(a, -1, keepdims=True)),
+        ("oph_operator(measure,'OPH_AVG')", lambda a: np.nanmean(a, -1, keepdims=True)),
+        ("oph_accumulate(measure)", lambda a: np.cumsum(a, -1)),
+        ("oph_get_subarray(measure,3,2)", lambda a: a[:, 2:4]),
+        ("oph_get_subarray(measure,4)", lambda a: a[:, 3:]),
+        ("oph_shift(measure,2,0)", lambda a: np.concatenate([np.zeros((5, 2)), a[:, :5]], -1)),
+        ("oph_shift(measure,-3,0)", lambda a: np.concatenate([a[:, 3:], np.zeros((5, 3))], -1)),
+        ("oph_rotate(measure,-2)", lambda a: np.roll(a, -2, -1)),
+        ("oph_concat(measure,oph_reverse(measure))", lambda a: np.hstack([a, a[:, ::-1]])),
+        ("oph_extend(measure,2)", lambda a: np.hstack([a, a])),
+        ("oph_extend(measure,2,'e')", lambda a: np.repeat(a, 2, -1)),
+        ("oph_padding(measure,9,0)", lambda a: np.hstack([a, np.zeros((5, 2))])),
+        (
+            "oph_interlace(measure,oph_mul_scalar(measure,2))",
+            lambda a: np.dstack([a, 2 * a]).reshape(5, 14),
+        ),
+        ("oph_moving_avg(measure,1)", lambda a: a),
+        ("oph_gsl_sort(measure)", lambda a: np.sort(a, -1)),
+        ("oph_gsl_sd(measure)", lambda a: np.nanstd(a, -1, ddof=1, keepdims=True)),
+        ("oph_gsl_quantile(measure,0.25,0.9)", lambda a: np.nanquantile(a, [0.25, 0.9], -1).T),
+        ("oph_gsl_boxplot(measure)", lambda a: np.nanquantile(a, [0, 0.25, 0.5, 0.75, 1], -1).T),
+        (
+            "oph_gsl_complex_get_real(oph_gsl_ifft(oph_gsl_fft(measure)))",
+            lambda a: np.where(np.isnan(a).any(-1, keepdims=True), np.nan, a),
+        ),
+        ("oph_gsl_complex_get_abs(oph_gsl_fft(measure))", lambda a: np.abs(np.fft.fft(a))),
+    ],
+)
+def test_reductions_reshaping_and_statistics_match_numpy(block, query, expected):
+    assert same(auto(query, block), expected(block))
+
+
+def test_reduce_in_groups_and_along_an_inner_dimension():
+    a = np.arange(2 * 12, dtype=float).reshape(2, 12)
+    assert same(auto("oph_reduce(measure,'OPH_SUM',4)", a), a.reshape(2, 3, 4).sum(-1))
+    # 3 x 4 rows-major: reduce the outer dimension of 3 (elements 4 apart)
+    assert same(auto("oph_reduce2(measure,'OPH_MAX',3,4)", a), a.reshape(2, 3, 4).max(axis=1))
+
+
+def test_moving_average_window_and_get_subarray2():
+    a = np.arange(1.0, 13).reshape(2, 6)
+    sma = auto("oph_moving_avg(measure,3,'OPH_SMA')", a)
+    assert same(sma[:, 2:], (a[:, :-2] + a[:, 1:-1] + a[:, 2:]) / 3)
+    assert same(sma[:, :2], [[1, 1.5], [7, 7.5]])
+    assert same(auto("oph_deaccumulate(oph_accumulate(measure))", a), a)
+    pairs = auto("oph_gsl_fft(measure)", a)
+    assert pairs.shape == (2, 12) and same(pairs[:, 0::2] + 1j * pairs[:, 1::2], np.fft.fft(a))
+    sub = auto("oph_get_subarray2(measure,'1:2|1,3',2,3)", a)
+    assert same(sub, a.reshape(2, 2, 3)[:, :, [0, 2]].reshape(2, 4))
+
+
+def test_histogram_stats_fit_and_spline():
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0, 1, (3, 11))
+    freqs = auto("oph_gsl_histogram(measure,4,'FREQS')", a)
+    for row, values in zip(freqs, a, strict=True):
+        assert same(row, np.histogram(values, bins=4)[0])
+    stats = auto("oph_gsl_stats(measure,'111000011')", a)
+    assert same(stats[:, 0], a.mean(-1)) and same(stats[:, 1], a.var(-1, ddof=1))
+    assert same(stats[:, 3], a.max(-1)) and same(stats[:, 4], a.min(-1))
+    x = np.arange(1.0, 12)
+    line = 2 * x + 3 + np.zeros((3, 1))
+    fit = auto("oph_gsl_fit_linear(measure,dimension,dimension)", line, dimension=x)
+    assert same(fit, line)
+    curve = np.sin(x)[None, :].repeat(2, 0)
+    assert same(auto("oph_gsl_spline(measure,dimension,dimension)", curve, dimension=x), curve)
+    corr = auto("oph_gsl_correlation(measure,oph_mul_scalar(measure,-2))", a)
+    assert same(corr, -np.ones((3, 1)))
+
+
+def test_manual_types_set_the_output_type_and_are_checked():
+    a = np.ones((2, 3))
+    result = evaluate(
+        "oph_sum_scalar('oph_float','oph_int',measure,1)", a, PRIMS, measure_type="float"
+    )
+    assert result.output_type == "int" and same(result.values, a + 1)
+    inner = "oph_sum_scalar('oph_int','oph_float',measure,1)"
+    nested = f"oph_math('oph_double','oph_double',{inner},'OPH_MATH_ABS')"
+    with pytest.raises(
+        ValidationError, match="oph_math reads oph_double but oph_sum_scalar gives oph_float"
+    ):
+        evaluate(nested, a, PRIMS, measure_type="int")
+    assert evaluate(nested, a, PRIMS, measure_type="int", check_type=False).output_type == "double"
+    with pytest.raises(ValidationError, match="reads oph_float but the measure is oph_double"):
+        evaluate("oph_reverse('oph_float','oph_float',measure)", a, PRIMS, measure_type="double")
+    pair = "oph_sum_array('oph_double|oph_double','oph_double',measure,measure)"
+    assert same(evaluate(pair, a, PRIMS, measure_type="double").values, 2 * a)
+
+
+@pytest.mark.parametrize(
+    ("query", "manual", "message"),
+    [
+        ("oph_sum_scalr(measure,1)", False, "did you mean oph_sum_scalar"),
+        ("oph_sum_scalar(measure,1)", True, "wants the input and output types first"),
+        ("oph_sum_scalar('oph_double','oph_double',measure)", False, "leaves the types out"),
+        ("oph_math(measure)", False, "takes 2 to 2 arguments after the types, not 1"),
+        ("oph_math(measure,'OPH_MATH_NOPE')", False, "unknown function 'OPH_MATH_NOPE'"),
+        ("oph_reduce(measure,'OPH_MEDIAN')", False, "unknown operation"),
+        ("oph_roll_up(measure,2)", False, "serves oph_aggregate"),
+        ("oph_sum_scalar(measure,1", False, "expected ')'"),
+        ("oph_predicate(measure,'x+','>0','1','0')", False, "expression 'x+'"),
+        ("oph_predicate(measure,'y','>0','1','0')", False, "'y' at 1"),
+        ("oph_sum_scalar(measure,'ten')", False, "wrong type"),
+    ],
+)
+def test_user_errors_are_one_line(query, manual, message):
+    with pytest.raises(ValidationError) as err:
+        evaluate(query, np.ones((2, 4)), PRIMS, manual=manual, measure_type="double")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_every_evaluated_primitive_is_documented():
+    assert set(FUNCTIONS) <= set(PRIMS)
