@@ -52,6 +52,7 @@ def same(a, b):
             lambda a: np.where(2 * a**2 <= 200, a, -a),
         ),
         ("oph_replace(measure,nan,-1)", lambda a: np.nan_to_num(a, nan=-1)),
+        ("oph_replace(oph_mul_scalar(measure,0),0,7)", lambda a: np.where(np.isnan(a), a, 7)),
         ("oph_cast(measure,nan,-999)", lambda a: np.nan_to_num(a, nan=-999)),
         ("oph_find(measure,10,4)", lambda a: (np.abs(a - 10) <= 4).sum(-1, keepdims=True)),
         ("oph_count_array(measure,0)", lambda a: (~np.isnan(a)).sum(-1, keepdims=True)),
@@ -80,11 +81,14 @@ def test_predicate2_picks_one_occurrence_and_index(block):
 
 
 def test_normalize_and_quantize(block):
-    z = auto("oph_normalize(measure)", block)
+    top = np.nanmax(block, -1, keepdims=True)
+    assert same(auto("oph_normalize(measure)", block), block / top)
     mean = np.nanmean(block, -1, keepdims=True)
-    assert same(z, (block - mean) / np.nanstd(block, -1, ddof=1, keepdims=True))
-    mm = auto("oph_normalize(measure,'OPH_NORMALIZE_MINMAX')", block)
-    assert np.nanmin(mm) == 0 and np.nanmax(mm) == 1
+    assert same(auto("oph_normalize(measure,'OPH_AVG_REL')", block), block / mean - 1)
+    mm = auto("oph_normalize(measure,'oph_max_min',7)", block)
+    assert same(np.nanmin(mm, -1), 0) and same(np.nanmax(mm, -1), 1)
+    halves = auto("oph_normalize(measure,'OPH_AVG',3)", np.arange(6.0).reshape(1, 6))
+    assert same(halves, [[-1, 0, 1, -1, 0, 1]])
     q = auto("oph_quantize(measure,oph_to_bin('8,12'),oph_to_bin('1,2,3'))", block)
     expected = np.where(block <= 8, 1.0, np.where(block <= 12, 2.0, 3.0))
     assert same(q, np.where(np.isnan(block), np.nan, expected))
@@ -93,7 +97,7 @@ def test_normalize_and_quantize(block):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("oph_reduce(measure,'OPH_MAX')", lambda a: np.nanmax(a, -1, keepdims=True)),
+        ("oph_reduce(measure)", lambda a: np.nanmax(a, -1, keepdims=True)),
         ("oph_reduce(measure,'OPH_SUM',0)", lambda a: np.nansum(a, -1, keepdims=True)),
         ("oph_operator(measure,'OPH_AVG')", lambda a: np.nanmean(a, -1, keepdims=True)),
         ("oph_accumulate(measure)", lambda a: np.cumsum(a, -1)),
@@ -104,7 +108,7 @@ def test_normalize_and_quantize(block):
         ("oph_rotate(measure,-2)", lambda a: np.roll(a, -2, -1)),
         ("oph_concat(measure,oph_reverse(measure))", lambda a: np.hstack([a, a[:, ::-1]])),
         ("oph_extend(measure,2)", lambda a: np.hstack([a, a])),
-        ("oph_extend(measure,2,'e')", lambda a: np.repeat(a, 2, -1)),
+        ("oph_extend(measure,2,'i')", lambda a: np.repeat(a, 2, -1)),
         ("oph_padding(measure,9,0)", lambda a: np.hstack([a, np.zeros((5, 2))])),
         (
             "oph_interlace(measure,oph_mul_scalar(measure,2))",
@@ -137,7 +141,13 @@ def test_moving_average_window_and_get_subarray2():
     a = np.arange(1.0, 13).reshape(2, 6)
     sma = auto("oph_moving_avg(measure,3,'OPH_SMA')", a)
     assert same(sma[:, 2:], (a[:, :-2] + a[:, 1:-1] + a[:, 2:]) / 3)
-    assert same(sma[:, :2], [[1, 1.5], [7, 7.5]])
+    assert np.isnan(sma[:, :2]).all()
+    gap = np.array([[1.0, np.nan, 3, 5]])
+    assert same(auto("oph_moving_avg(measure,2)", gap), [[np.nan, 1, 3, 4]])
+    ewma = auto("oph_moving_avg(measure,0.5,'OPH_EWMA')", np.array([[2.0, 4, 8]]))
+    assert same(ewma, [[2, 3, 5.5]])
+    removed = auto("oph_replace(measure,2)", np.array([[1.0, 2, 3], [2, 5, 6]]))
+    assert same(removed, [[1, 3], [5, 6]])
     assert same(auto("oph_deaccumulate(oph_accumulate(measure))", a), a)
     pairs = auto("oph_gsl_fft(measure)", a)
     assert pairs.shape == (2, 12) and same(pairs[:, 0::2] + 1j * pairs[:, 1::2], np.fft.fft(a))

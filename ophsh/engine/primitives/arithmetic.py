@@ -181,33 +181,49 @@ def count_array(m, include_missing_values=1, missingvalue=None):
     return (~missing_mask(m, missingvalue)).sum(axis=-1).astype(np.float64)
 
 
-def replace(m, old_value=None, new_value=None, id_measure=None):
-    """Missing elements (or those equal to ``old_value``) become ``new_value``."""
-    old = np.nan if old_value is None else float(old_value)
+def replace(m, old_value=0.0, new_value=None, id_measure=None):
+    """Elements equal to ``old_value`` (0 by default; nan matches missing ones) become
+    ``new_value``; without a new value they are removed."""
+    old = float(old_value)
     target = np.isnan(m) if np.isnan(old) else m == old
-    return np.where(target, np.nan if new_value is None else float(new_value), m)
+    if new_value is not None:
+        return np.where(target, float(new_value), m)
+    kept = (~target).sum(axis=-1)
+    if kept.size and (kept != kept.flat[0]).any():
+        raise ValidationError("oph_replace: removing values leaves arrays of different lengths")
+    return m[~target].reshape(*m.shape[:-1], int(kept.flat[0]) if kept.size else 0)
 
 
-def normalize(m, kind="OPH_NORMALIZE_ZSCORE", count=0, missingvalue=None):
-    """Normalise each row (or each group of ``count`` elements) ignoring missing elements:
-    z-score, or (x - min) / (max - min) with OPH_NORMALIZE_MINMAX."""
+NORMALIZE = {
+    "OPH_MAX": lambda g, low, high, mean, top: g / high,
+    "OPH_MAX_ABS": lambda g, low, high, mean, top: g / top,
+    "OPH_MAX_MIN": lambda g, low, high, mean, top: (g - low) / (high - low),
+    "OPH_AVG": lambda g, low, high, mean, top: g - mean,
+    "OPH_AVG_REL": lambda g, low, high, mean, top: g / mean - 1,
+}
+
+
+def normalize(m, kind="OPH_MAX", count=0, missingvalue=None):
+    """Each array, or each group of ``count`` elements, divided by its maximum (OPH_MAX), its
+    largest magnitude (OPH_MAX_ABS), rescaled to 0..1 (OPH_MAX_MIN), less its mean (OPH_AVG) or
+    relative to it (OPH_AVG_REL); missing elements are left out and stay missing."""
+    name = str(kind).upper()
+    if name not in NORMALIZE:
+        raise ValidationError(f"oph_normalize: unknown type '{kind}'", hint=", ".join(NORMALIZE))
     n = m.shape[-1]
     size = int(count) or n
     if n % size:
         raise ValidationError(f"oph_normalize: count {size} does not divide the length {n}")
     data = np.where(missing_mask(m, missingvalue), np.nan, m)
-    grouped = data.reshape(*m.shape[:-1], n // size, size)
+    g = data.reshape(*m.shape[:-1], n // size, size)
     with np.errstate(all="ignore"):
-        name = str(kind).upper().removeprefix("OPH_NORMALIZE_")
-        if name in ("MINMAX", "MIN_MAX", "MAX_MIN"):
-            low = np.nanmin(grouped, axis=-1, keepdims=True)
-            out = (grouped - low) / (np.nanmax(grouped, axis=-1, keepdims=True) - low)
-        elif name in ("ZSCORE", "Z", "STD", ""):
-            mean = np.nanmean(grouped, axis=-1, keepdims=True)
-            out = (grouped - mean) / np.nanstd(grouped, axis=-1, ddof=1, keepdims=True)
-        else:
-            raise ValidationError(f"oph_normalize: unknown type '{kind}' (ZSCORE or MINMAX)")
-    return out.reshape(m.shape)
+        stats = (
+            np.nanmin(g, axis=-1, keepdims=True),
+            np.nanmax(g, axis=-1, keepdims=True),
+            np.nanmean(g, axis=-1, keepdims=True),
+            np.nanmax(np.abs(g), axis=-1, keepdims=True),
+        )
+        return NORMALIZE[name](g, *stats).reshape(m.shape)
 
 
 def quantize(m, levels, values):

@@ -21,7 +21,7 @@ def _missing(missingvalue):
     return None if missingvalue is None or np.isnan(missingvalue) else float(missingvalue)
 
 
-def reduce(m, operation="OPH_AVG", count=0, order=2.0, missingvalue=None):
+def reduce(m, operation="OPH_MAX", count=0, order=2.0, missingvalue=None):
     n = m.shape[-1]
     size = int(count) or n
     if n % size:
@@ -31,7 +31,7 @@ def reduce(m, operation="OPH_AVG", count=0, order=2.0, missingvalue=None):
     return reduce_last(grouped, _operation(operation), **kw)
 
 
-def reduce2(m, operation="OPH_AVG", count=0, block_size=1, size=0, order=2.0, missingvalue=None):
+def reduce2(m, operation="OPH_MAX", count=0, block_size=1, size=0, order=2.0, missingvalue=None):
     """Reduce groups of ``count`` values along a dimension whose elements lie ``block_size``
     apart, in chunks of ``size`` values (the dimension's length times block_size)."""
     n, block = m.shape[-1], int(block_size) or 1
@@ -47,7 +47,7 @@ def reduce2(m, operation="OPH_AVG", count=0, block_size=1, size=0, order=2.0, mi
     return out.reshape(*m.shape[:-1], -1)
 
 
-def operator(m, operation="OPH_AVG", hierarchy="OPH_ALL", order=2.0, missingvalue=None):
+def operator(m, operation="OPH_MAX", hierarchy="OPH_ALL", order=2.0, missingvalue=None):
     if str(hierarchy).upper() != "OPH_ALL":
         raise ValidationError(f"oph_operator: hierarchy '{hierarchy}' (only OPH_ALL)")
     kw = {"order": float(order), "missing": _missing(missingvalue)}
@@ -55,8 +55,8 @@ def operator(m, operation="OPH_AVG", hierarchy="OPH_ALL", order=2.0, missingvalu
 
 
 def moving_avg(m, param=1.0, operation="OPH_SMA"):
-    """OPH_SMA: mean of the last ``param`` elements (fewer at the start); OPH_EWMA: exponential
-    average with weight ``param`` on the newest element."""
+    """OPH_SMA: mean of the last ``param`` elements that are not missing (missing until the
+    window is full); OPH_EWMA: exponential average with weight ``param`` on the newest element."""
     kind = str(operation).upper()
     if kind == "OPH_SMA":
         window = int(param)
@@ -69,7 +69,9 @@ def moving_avg(m, param=1.0, operation="OPH_SMA"):
         shifted[..., window:] = csum[..., :-window]
         shifted_counts[..., window:] = counts[..., :-window]
         with np.errstate(all="ignore"):
-            return (csum - shifted) / (counts - shifted_counts)
+            out = (csum - shifted) / (counts - shifted_counts)
+        out[..., : window - 1] = np.nan
+        return out
     if kind == "OPH_EWMA":
         from scipy.signal import lfilter
 
@@ -154,14 +156,16 @@ def _rows(arrays):
 
 
 def extend(m, number=1.0, mode="a"):
-    """The array repeated ``number`` times: whole (mode a) or each element in turn (mode e)."""
+    """The array repeated ``number`` times: whole (mode a) or each element in turn (mode i)."""
     times = int(number)
-    if str(mode).lower().startswith("e"):
+    if str(mode).lower() not in ("a", "i"):
+        raise ValidationError(f"oph_extend: mode '{mode}' is not a (append) or i (interlace)")
+    if str(mode).lower() == "i":
         return np.repeat(m, times, axis=-1)
     return np.tile(m, (1,) * (m.ndim - 1) + (times,))
 
 
-def padding(m, size=0.0, filling=np.nan):
+def padding(m, size=0.0, filling=0.0):
     extra = int(size) - m.shape[-1]
     if extra <= 0:
         return m
