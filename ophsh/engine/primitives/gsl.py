@@ -20,12 +20,16 @@ def sd(m):
         return _column(np.nanstd(m, axis=-1, ddof=1))
 
 
-def stats(m, mask="111111111"):
+STATS_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def stats(m, mask="1" * 14):
     """Mean, variance, sd, absolute deviation, skewness, kurtosis (excess), lag-1
-    autocorrelation, max and min; the mask's 1s choose which."""
+    autocorrelation, max, min and the 5%, 25%, 50%, 75% and 95% quantiles; the mask's 1s (up to
+    14 digits) choose which."""
     flags = str(mask).strip()
-    if len(flags) != 9 or set(flags) - {"0", "1"} or "1" not in flags:
-        raise ValidationError("oph_gsl_stats: the mask is 9 digits of 0 and 1, e.g. 110000011")
+    if not 0 < len(flags) <= 14 or set(flags) - {"0", "1"} or "1" not in flags:
+        raise ValidationError("oph_gsl_stats: the mask is up to 14 digits of 0 and 1, e.g. 1100")
     with np.errstate(all="ignore"):
         mean = np.nanmean(m, axis=-1, keepdims=True)
         dev = m - mean
@@ -44,11 +48,19 @@ def stats(m, mask="111111111"):
             np.nanmax(m, axis=-1, keepdims=True),
             np.nanmin(m, axis=-1, keepdims=True),
         ]
-    return np.concatenate([c for c, f in zip(columns, flags, strict=True) if f == "1"], axis=-1)
+        if "1" in flags[9:]:
+            columns += list(np.moveaxis(quantile(m, *STATS_QUANTILES), -1, 0)[..., None])
+    return np.concatenate([c for c, f in zip(columns, flags, strict=False) if f == "1"], axis=-1)
 
 
 def quantile(m, *args):
-    """Quantiles (0..1) with linear interpolation between sorted elements; flags are ignored."""
+    """Quantiles (0..1, the median by default) interpolated between sorted elements; the
+    elements are always sorted first, so ORDER_FLAG_SET and _UNSET give the same."""
+    flags = {str(a).upper() for a in args if isinstance(a, str)}
+    if "INDEX" in flags:
+        raise ValidationError("oph_gsl_quantile: INDEX is not available in the embedded store")
+    if flags - {"ORDER_FLAG_SET", "ORDER_FLAG_UNSET"}:
+        raise ValidationError(f"oph_gsl_quantile: unknown flag {sorted(flags)[0]}")
     qs = [float(a) for a in args if not isinstance(a, str)] or [0.5]
     if any(not 0 <= q <= 1 for q in qs):
         raise ValidationError("oph_gsl_quantile: every q must lie between 0 and 1")
@@ -64,12 +76,13 @@ def boxplot(m):
 
 
 def histogram(m, nbin, what="ALL", scale="ABS"):
+    """Counts in ``nbin`` equal bins from the minimum to the maximum plus one (as Ophidia
+    draws them): bin edges (RANGES), frequencies (FREQS) or both interleaved (ALL)."""
     bins = int(nbin)
     if bins < 1:
         raise ValidationError("oph_gsl_histogram: nbin must be at least 1")
     low = np.nanmin(m, axis=-1, keepdims=True)
-    high = np.nanmax(m, axis=-1, keepdims=True)
-    width = np.where(high > low, high - low, 1.0)
+    width = np.nanmax(m, axis=-1, keepdims=True) + 1 - low  # bins span [min, max + 1)
     index = np.clip(np.floor((m - low) / width * bins), 0, bins - 1)
     rows = m.reshape(-1, m.shape[-1]).shape[0]
     flat = np.where(np.isnan(m), -1, index).reshape(rows, -1)
@@ -89,8 +102,12 @@ def histogram(m, nbin, what="ALL", scale="ABS"):
     part = str(what).upper()
     if part not in ("RANGES", "FREQS", "ALL"):
         raise ValidationError(f"oph_gsl_histogram: '{what}' is not RANGES, FREQS or ALL")
-    picked = {"RANGES": [edges], "FREQS": [freqs], "ALL": [edges, freqs]}[part]
-    return np.concatenate(picked, axis=-1).reshape(*m.shape[:-1], -1)
+    if part == "ALL":  # edge, frequency, edge, ..., the last edge
+        pairs = np.stack([edges[:, :-1], freqs], axis=-1).reshape(rows, -1)
+        out = np.concatenate([pairs, edges[:, -1:]], axis=-1)
+    else:
+        out = edges if part == "RANGES" else freqs
+    return out.reshape(*m.shape[:-1], -1)
 
 
 def _complex(m) -> np.ndarray:

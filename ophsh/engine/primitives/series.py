@@ -32,18 +32,18 @@ def reduce(m, operation="OPH_MAX", count=0, order=2.0, missingvalue=None):
 
 
 def reduce2(m, operation="OPH_MAX", count=0, block_size=1, size=0, order=2.0, missingvalue=None):
-    """Reduce groups of ``count`` values along a dimension whose elements lie ``block_size``
-    apart, in chunks of ``size`` values (the dimension's length times block_size)."""
-    n, block = m.shape[-1], int(block_size) or 1
-    chunk = int(size) or n
-    length = chunk // block
-    group = int(count) or length
-    if n % chunk or chunk % block or length % group:
-        raise ValidationError("oph_reduce2: count, block_size and size do not fit the array")
-    shaped = m.reshape(*m.shape[:-1], n // chunk, length // group, group, block)
-    moved = np.moveaxis(shaped, -2, -1)
+    """Reduce groups of ``count`` values lying ``block_size`` apart (an outer dimension of an
+    array whose inner dimensions hold block_size values); ``size`` caps the group."""
+    n, block = m.shape[-1], int(block_size)
+    if block < 1 or n % block:
+        raise ValidationError(f"oph_reduce2: block_size {block} does not divide the length {n}")
+    along = int(size) or n // block
+    group = min(int(count) or n, along)
+    if group < 1 or along % group or (n // block) % group:
+        raise ValidationError(f"oph_reduce2: count {group} does not divide {n // block} values")
+    shaped = m.reshape(*m.shape[:-1], n // (block * group), group, block)
     kw = {"order": float(order), "missing": _missing(missingvalue)}
-    out = reduce_last(moved, _operation(operation), **kw)
+    out = reduce_last(np.moveaxis(shaped, -2, -1), _operation(operation), **kw)
     return out.reshape(*m.shape[:-1], -1)
 
 
