@@ -71,6 +71,8 @@ def test_missingvalue_leaves_those_elements_alone(block):
 
 
 def test_predicate2_picks_one_occurrence_and_index(block):
+    late = auto("oph_predicate2(measure,'INDEX','>5','x','0','last')", block)
+    assert same(late[:, :6], 0) and same(late[:, 6], block[:, 6])
     first = auto("oph_predicate2(measure,'x','>10','INDEX','0','first')", block)
     for row, values in zip(first, block, strict=True):
         hits = np.flatnonzero(values > 10)

@@ -62,3 +62,12 @@ def test_dimension_is_the_implicit_dimensions_values(frame, run, tmp_path):
     zeros = "oph_replace(oph_mul_scalar(measure,0),nan,0)"
     run(f"oph_apply measure_type=auto;query=oph_sum_array({zeros},dimension)")
     assert np.array_equal(exported(run, tmp_path, "f"), np.tile(np.arange(1, 6), (7, 1)))
+
+
+def test_cast_to_int_needs_a_value_for_the_missing_ones(frame, shell, run, tmp_path):
+    outcome = shell.run_line("oph_apply query=oph_cast('oph_float','oph_int',measure)")
+    assert not outcome.ok and "missing values cannot be stored as int" in outcome.message
+    run("oph_apply query=oph_cast('oph_float','oph_int',measure,NULL,-9999)")
+    out = exported(run, tmp_path, "i")
+    assert out.dtype.kind == "i"
+    assert np.array_equal(out, np.where(np.isnan(frame), -9999, frame).astype(np.int32))

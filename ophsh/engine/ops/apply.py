@@ -58,6 +58,11 @@ def apply(ctx: OpContext, p: Params) -> None:
             raise OperatorError("oph_apply: the query gives arrays of different lengths")
         if not reduced:
             value = value.reshape(block.shape)
+        if out_dtype.kind in "iu" and np.isnan(value).any():
+            raise OperatorError(
+                f"oph_apply: missing values cannot be stored as {kind}; "
+                "give oph_cast an output missing value, e.g. oph_cast(...,measure,NULL,-9999)"
+            )
         return value.astype(out_dtype)
 
     dims = _reduced_dims(cube, out_width) if reduced else list(cube.dims)

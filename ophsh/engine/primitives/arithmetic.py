@@ -149,11 +149,13 @@ def predicate(m, expression, condition, then, otherwise):
 
 
 def predicate2(m, expression, condition, then, otherwise, occurrence="all"):
-    """Like oph_predicate; ``then``/``otherwise`` may also be INDEX (the 1-based position), and
-    ``occurrence`` (all, first, last or a number) keeps only that true element."""
-    value = x_expression(str(expression), m)
-    test = np.broadcast_to(_condition(value, condition), m.shape)
+    """Like oph_predicate; the expression and ``then``/``otherwise`` may also be INDEX (the
+    1-based position), and ``occurrence`` (all, first/begin, last/end or n) keeps only that
+    true element."""
     index = np.broadcast_to(np.arange(1, m.shape[-1] + 1, dtype=np.float64), m.shape)
+    indexed = str(expression).strip().upper() == "INDEX"
+    value = index if indexed else x_expression(str(expression), m)
+    test = np.broadcast_to(_condition(value, condition), m.shape)
     which = str(occurrence).strip().lower()
     if which != "all":
         rank = np.cumsum(test, axis=-1)
