@@ -153,8 +153,11 @@ def test_moving_average_window_and_get_subarray2():
     assert same(auto("oph_deaccumulate(oph_accumulate(measure))", a), a)
     pairs = auto("oph_gsl_fft(measure)", a)
     assert pairs.shape == (2, 12) and same(pairs[:, 0::2] + 1j * pairs[:, 1::2], np.fft.fft(a))
-    sub = auto("oph_get_subarray2(measure,'1:2|1,3',2,3)", a)
-    assert same(sub, a.reshape(2, 2, 3)[:, :, [0, 2]].reshape(2, 4))
+    # a row as 2 x 3 (3 innermost): keep the outer index 2, then inner indices 1 and 3
+    assert same(auto("oph_get_subarray2(measure,'2',3,2)", a), a[:, 3:])
+    assert same(auto("oph_get_subarray2(measure,'1:2:end',3)", a), a[:, [0, 2, 3, 5]])
+    both = auto("oph_get_subarray3(measure,'2',3,2,'1,3',1,3)", a)
+    assert same(both, a[:, [3, 5]])
 
 
 def test_histogram_stats_fit_and_spline():

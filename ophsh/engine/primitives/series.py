@@ -101,30 +101,47 @@ def get_subarray(m, start=1.0, size=0.0):
 
 
 def get_subarray2(m, subset, *sizes):
-    """A subset string (``1:3,5``, ``2:2:end``) of each dimension, dimensions joined by ``|``
-    in the order of ``sizes`` (outermost first; one dimension when no size is given)."""
-    shape = tuple(int(s) for s in sizes) or (m.shape[-1],)
-    if int(np.prod(shape)) != m.shape[-1]:
-        raise ValidationError("oph_get_subarray2: the sizes do not multiply to the length")
-    parts = str(subset).split("|")
-    if len(parts) != len(shape):
-        raise ValidationError("oph_get_subarray2: give one subset per dimension")
-    picks = [_indices(text, n) for text, n in zip(parts, shape, strict=True)]
-    out = m.reshape(*m.shape[:-1], *shape)[(..., *np.ix_(*picks))]
-    return out.reshape(*m.shape[:-1], -1)
+    """The elements whose index along one dimension lies in ``subset`` (``1:3,5``, ``1:2:end``
+    with the stride in the middle). ``sizes`` go from the innermost dimension out; the last
+    one is the dimension subset (the whole array when none is given)."""
+    shape = [int(v) for v in sizes] or [m.shape[-1]]
+    block = int(np.prod(shape[:-1]))
+    return _subset(m, [(str(subset), block, shape[-1])], "oph_get_subarray2")
 
 
-def _indices(text: str, n: int) -> np.ndarray:
+def get_subarray3(m, *triples):
+    """Elements kept by every (subset, block_size, size) triple: the index ``j // block_size %
+    size`` must lie in the subset."""
+    if len(triples) % 3:
+        raise ValidationError("oph_get_subarray3: give subsets as (subset, block_size, size)")
+    groups = [(str(t[0]), int(t[1]), int(t[2])) for t in zip(*[iter(triples)] * 3, strict=True)]
+    return _subset(m, groups or [("1:end", 1, m.shape[-1])], "oph_get_subarray3")
+
+
+def _subset(m, groups, name):
+    n = m.shape[-1]
+    positions = np.arange(n)
+    keep = np.ones(n, dtype=bool)
+    for text, block, size in groups:
+        if block < 1 or size < 1:
+            raise ValidationError(f"{name}: sizes must be positive")
+        keep &= np.isin((positions // block) % size, _indices(text, size, name))
+    return m[..., keep]
+
+
+def _indices(text: str, n: int, name: str) -> np.ndarray:
+    """0-based indices of a subset string: ``i``, ``i:j`` or ``i:stride:j`` joined by commas,
+    1-based and inclusive, ``end`` for the last."""
     out: list[int] = []
     for piece in text.split(","):
-        bits = [n if b.strip() == "end" else int(b) for b in piece.split(":")]
-        if len(bits) == 1:
-            out.append(bits[0])
-        else:
-            step = bits[1] if len(bits) == 3 else 1
-            out.extend(range(bits[0], bits[-1] + 1, step))
-    if any(not 1 <= i <= n for i in out):
-        raise ValidationError(f"subset '{text}' leaves 1..{n}")
+        try:
+            bits = [n if b.strip().lower() == "end" else int(b) for b in piece.split(":")]
+        except ValueError:
+            raise ValidationError(f"{name}: '{piece}' is not i, i:j or i:stride:j") from None
+        start, stride, end = bits[0], bits[1] if len(bits) == 3 else 1, bits[-1]
+        if len(bits) > 3 or stride < 1 or not 1 <= start <= end <= n:
+            raise ValidationError(f"{name}: subset '{piece}' must lie within 1..{n}")
+        out.extend(range(start, end + 1, stride))
     return np.asarray(out) - 1
 
 
@@ -187,6 +204,7 @@ FUNCTIONS = {
     "oph_deaccumulate": deaccumulate,
     "oph_get_subarray": get_subarray,
     "oph_get_subarray2": get_subarray2,
+    "oph_get_subarray3": get_subarray3,
     "oph_shift": shift,
     "oph_rotate": rotate,
     "oph_reverse": reverse,
