@@ -229,3 +229,21 @@ def test_user_errors_are_one_line(query, manual, message):
 
 def test_every_evaluated_primitive_is_documented():
     assert set(FUNCTIONS) <= set(PRIMS)
+
+
+def test_permute_reduce3_interlace2_extract_and_compare():
+    a = np.arange(2 * 12, dtype=float).reshape(2, 12)
+    # rows as 3 x 4 (4 innermost): swap the two dimensions
+    swapped = auto("oph_permute(measure,'2,1',4,3)", a)
+    assert same(swapped, a.reshape(2, 3, 4).transpose(0, 2, 1).reshape(2, 12))
+    groups = auto("oph_reduce3(measure,'OPH_SUM',oph_to_bin('1,3'))", a)  # 1 then 3, again
+    chunks = a.reshape(2, 3, 4)
+    expected = np.stack([chunks[..., 0], chunks[..., 1:].sum(-1)], -1).reshape(2, 6)
+    assert same(groups, expected)
+    woven = auto("oph_interlace2(oph_to_bin('2,1'),measure,oph_get_subarray(measure,1,6))", a)
+    assert same(woven[:, :3], np.stack([a[:, 0], a[:, 1], a[:, 0]], -1))
+    assert woven.shape == (2, 18)
+    picked = auto("oph_extract(measure,oph_to_bin('12,1'))", a)
+    assert same(picked, a[:, [11, 0]])
+    assert same(auto("oph_compare(measure,measure)", a), [[0], [0]])
+    assert same(auto("oph_compare(measure,oph_reverse(measure))", a), [[1], [1]])

@@ -26,6 +26,7 @@ def test_levels_and_filters(run):
     )
     numbers = run("oph_primitives_list level=2;return_type=number").reply.document
     assert set(numbers.grid("primitives_list_list").column("PRIMITIVE NAME")) == {
+        "oph_compare",
         "oph_convert_d",
         "oph_convert_l",
         "oph_count_array",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ophsh.engine.kernels import REDUCTIONS, reduce_last
@@ -45,6 +47,43 @@ def reduce2(m, operation="OPH_MAX", count=0, block_size=1, size=0, order=2.0, mi
     kw = {"order": float(order), "missing": _missing(missingvalue)}
     out = reduce_last(np.moveaxis(shaped, -2, -1), _operation(operation), **kw)
     return out.reshape(*m.shape[:-1], -1)
+
+
+def _list(values, name: str) -> list[int]:
+    """A list of positive integers given as an array (oph_to_bin) or as '1,2,3'."""
+    try:
+        if isinstance(values, str):
+            items = [int(v) for v in values.split(",") if v.strip()]
+        else:
+            items = [int(v) for v in np.asarray(values).reshape(-1, np.shape(values)[-1])[0]]
+    except (ValueError, IndexError):
+        raise ValidationError(f"{name}: '{values}' is not a list of whole numbers") from None
+    if not items or min(items) < 1:
+        raise ValidationError(f"{name}: the list needs whole numbers of at least 1")
+    return items
+
+
+def reduce3(
+    m, operation="OPH_MAX", counts=None, block_size=1, size=0, order=2.0, missingvalue=None
+):
+    """Like oph_reduce2 with groups of the sizes ``counts`` lists, repeated along the
+    dimension (e.g. the days of each month of a year of days)."""
+    n, block = m.shape[-1], int(block_size)
+    if block < 1 or n % block:
+        raise ValidationError(f"oph_reduce3: block_size {block} does not divide the length {n}")
+    along = n // block
+    sizes = _list(counts, "oph_reduce3") if counts is not None else [int(size) or along]
+    total = sum(sizes)
+    if along % total:
+        raise ValidationError(f"oph_reduce3: the groups ({total} values) do not divide {along}")
+    shaped = np.moveaxis(m.reshape(*m.shape[:-1], along // total, total, block), -2, -1)
+    kw = {"order": float(order), "missing": _missing(missingvalue)}
+    edges = np.cumsum([0, *sizes])
+    parts = [
+        reduce_last(shaped[..., a:b], _operation(operation), **kw)
+        for a, b in itertools.pairwise(edges)
+    ]
+    return np.stack(parts, axis=-2).reshape(*m.shape[:-1], -1)
 
 
 def operator(m, operation="OPH_MAX", hierarchy="OPH_ALL", order=2.0, missingvalue=None):
@@ -190,6 +229,56 @@ def padding(m, size=0.0, filling=0.0):
     return np.concatenate([m, pad], axis=-1)
 
 
+def interlace2(counts, *arrays):
+    """Blocks of ``counts[i]`` elements of each array taken in turn."""
+    sizes = _list(counts, "oph_interlace2")
+    if len(sizes) != len(arrays):
+        raise ValidationError("oph_interlace2: give one block size per array")
+    rows = _rows(arrays)
+    steps = {a.shape[-1] // k for a, k in zip(rows, sizes, strict=True)}
+    if len(steps) != 1 or any(a.shape[-1] % k for a, k in zip(rows, sizes, strict=True)):
+        raise ValidationError("oph_interlace2: the arrays do not hold the same number of blocks")
+    step = steps.pop()
+    blocks = [a.reshape(a.shape[0], step, k) for a, k in zip(rows, sizes, strict=True)]
+    return np.concatenate(blocks, axis=-1).reshape(rows[0].shape[0], -1)
+
+
+def permute(m, permutation, *sizes):
+    """The dimensions of each array (``sizes`` from the innermost out) in a new order:
+    ``permutation`` gives, outermost first, which old dimension (1-based) goes there."""
+    dims = [int(v) for v in sizes][::-1] or [m.shape[-1]]
+    try:
+        order = [int(v) - 1 for v in str(permutation).split(",")]
+    except ValueError:
+        raise ValidationError(f"oph_permute: '{permutation}' is not a list like 2,1") from None
+    if sorted(order) != list(range(len(dims))):
+        raise ValidationError(f"oph_permute: '{permutation}' must order 1..{len(dims)}")
+    if int(np.prod(dims)) != m.shape[-1]:
+        raise ValidationError("oph_permute: the sizes do not multiply to the array's length")
+    lead = m.shape[:-1]
+    shaped = m.reshape(*lead, *dims)
+    axes = [*range(len(lead)), *(len(lead) + k for k in order)]
+    return shaped.transpose(axes).reshape(*lead, -1)
+
+
+def extract(m, indices):
+    """The elements at the 1-based positions ``indices`` lists (one list, or one per row)."""
+    where = np.asarray(indices, dtype=np.float64)
+    if np.isnan(where).any() or (where < 1).any() or (where > m.shape[-1]).any():
+        raise ValidationError(f"oph_extract: positions must lie within 1..{m.shape[-1]}")
+    where = np.broadcast_to(where.astype(np.int64) - 1, (*m.shape[:-1], where.shape[-1]))
+    return np.take_along_axis(m, where, axis=-1)
+
+
+def compare(a, b):
+    """0 when the two arrays hold the same values (missing ones alike), else 1."""
+    a, b = _rows([a, b])
+    if a.shape != b.shape:
+        return np.ones(a.shape[0])
+    equal = (a == b) | (np.isnan(a) & np.isnan(b))
+    return (~equal.all(axis=-1)).astype(np.float64)
+
+
 def interlace(*arrays):
     rows = _rows(arrays)
     return np.stack(rows, axis=-1).reshape(rows[0].shape[0], -1)
@@ -213,5 +302,10 @@ FUNCTIONS = {
     "oph_extend": extend,
     "oph_padding": padding,
     "oph_interlace": interlace,
+    "oph_interlace2": interlace2,
+    "oph_reduce3": reduce3,
+    "oph_permute": permute,
+    "oph_extract": extract,
+    "oph_compare": compare,
     "oph_size_array": lambda m: np.full(m.shape[:-1], float(m.shape[-1])),
 }
