@@ -214,7 +214,7 @@ def test_manual_types_set_the_output_type_and_are_checked():
         ("oph_math(measure,'OPH_MATH_NOPE')", False, "unknown function 'OPH_MATH_NOPE'"),
         ("oph_reduce(measure,'OPH_MEDIAN')", False, "unknown operation"),
         ("oph_roll_up(measure,2)", False, "serves oph_aggregate"),
-        ("oph_gsl_dwt(measure)", False, "not available in the embedded store"),
+        ("oph_expand(measure)", False, "not available in the embedded store"),
         ("oph_sum_scalar(measure,1", False, "expected ')'"),
         ("oph_predicate(measure,'x+','>0','1','0')", False, "expression 'x+'"),
         ("oph_predicate(measure,'y','>0','1','0')", False, "'y' at 1"),
@@ -247,3 +247,27 @@ def test_permute_reduce3_interlace2_extract_and_compare():
     assert same(picked, a[:, [11, 0]])
     assert same(auto("oph_compare(measure,measure)", a), [[0], [0]])
     assert same(auto("oph_compare(measure,oph_reverse(measure))", a), [[1], [1]])
+
+
+def test_wavelets_invert_and_keep_energy():
+    x = np.random.default_rng(4).normal(size=(3, 16))
+    assert same(
+        auto("oph_gsl_dwt(measure,'HAAR')", np.array([[1.0, 2, 3, 4]])),
+        [[5, -2, -(0.5**0.5), -(0.5**0.5)]],
+    )
+    for family in ("HAAR", "DAUBECHIES", "DAUBECHIES_C"):
+        y = auto(f"oph_gsl_dwt(measure,'{family}')", x)
+        assert same((y**2).sum(-1), (x**2).sum(-1))
+        assert same(auto(f"oph_gsl_idwt(oph_gsl_dwt(measure,'{family}'),'{family}')", x), x)
+    with pytest.raises(ValidationError, match="power of two"):
+        auto("oph_gsl_dwt(measure)", np.ones((1, 6)))
+
+
+def test_kcluster_finds_separated_groups():
+    values = np.array([[0.1, 20.2, 9.9, 0.0, 10.1, 19.8, np.nan, 0.2]])
+    centres = auto("oph_ccluster_kcluster(measure,3,'CENTROIDS')", values)
+    assert same(centres, [[0.1, 10.0, 20.0]])
+    labels = auto("oph_ccluster_kcluster(measure,3,'KMEANS','LABELS')", values)
+    assert same(labels, [[0, 2, 1, 0, 1, 2, np.nan, 0]])
+    near = auto("oph_ccluster_kcluster(measure,3,'KMEDIANS','ALL')", values)
+    assert same(near, [[0.1, 20.0, 10.0, 0.1, 10.0, 20.0, np.nan, 0.1]])

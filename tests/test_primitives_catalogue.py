@@ -60,6 +60,6 @@ def test_man_of_an_unknown_primitive_suggests(shell):
 
 
 def test_not_evaluated_primitives_say_so(run):
-    info = run("oph_man function=oph_gsl_dwt;function_type=primitive").reply.document
+    info = run("oph_man function=oph_expand;function_type=primitive").reply.document
     assert "Not evaluated by the embedded store" in dict(info.grid("man_info").rows)["Abstract"]
     assert set(FUNCTIONS) == {n for n, s in load_specs().primitives.items() if s.embedded}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ophsh.engine.primitives import arithmetic, gsl, series
+from ophsh.engine.primitives import arithmetic, cluster, gsl, series, wavelet
 from ophsh.engine.primitives.syntax import Call, Keyword, Literal, Node, parse_query
 from ophsh.errors import ValidationError
 from ophsh.spec import PrimitiveSpec, closest
@@ -34,6 +34,8 @@ FUNCTIONS: dict[str, Callable] = {
     **arithmetic.FUNCTIONS,
     **series.FUNCTIONS,
     **gsl.FUNCTIONS,
+    **wavelet.FUNCTIONS,
+    **cluster.FUNCTIONS,
     "oph_to_bin": _to_bin,
     "oph_value_to_bin": lambda v: np.array([[float(v)]]),
     "oph_convert_d": lambda m: m[..., 0],
