@@ -271,3 +271,13 @@ def test_kcluster_finds_separated_groups():
     assert same(labels, [[0, 2, 1, 0, 1, 2, np.nan, 0]])
     near = auto("oph_ccluster_kcluster(measure,3,'KMEDIANS','ALL')", values)
     assert same(near, [[0.1, 20.0, 10.0, 0.1, 10.0, 20.0, np.nan, 0.1]])
+
+
+def test_operation_array_and_get_index_array(block):
+    twice = "oph_mul_scalar(measure,2)"
+    out = auto(f"oph_operation_array(measure,{twice},oph_reverse(measure),'oph_avg',-1)", block)
+    assert same(out, np.nanmean(np.stack([block, 2 * block, block[:, ::-1]]), axis=0))
+    arg = auto(f"oph_operation_array(measure,{twice},'oph_arg_max',-1)", np.abs(block))
+    assert same(arg[~np.isnan(block)], 2)
+    assert same(auto("oph_get_index_array(1,7,2)", block), np.tile([1, 3, 5, 7], (5, 1)))
+    assert same(auto("oph_get_index_array(1,6,2)", block)[0], [1, 3, 5])

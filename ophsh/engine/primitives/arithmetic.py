@@ -239,7 +239,45 @@ def quantize(m, levels, values):
     return np.where(np.isnan(m), np.nan, picked)
 
 
+STACKED = {
+    "oph_avg": lambda a: np.nanmean(a, axis=0),
+    "oph_sum": lambda a: np.nansum(a, axis=0),
+    "oph_mul": lambda a: np.nanprod(a, axis=0),
+    "oph_max": lambda a: np.nanmax(a, axis=0),
+    "oph_min": lambda a: np.nanmin(a, axis=0),
+    "oph_arg_max": lambda a: np.nanargmax(np.where(np.isnan(a), -np.inf, a), axis=0) + 1.0,
+    "oph_arg_min": lambda a: np.nanargmin(np.where(np.isnan(a), np.inf, a), axis=0) + 1.0,
+}
+
+
+def operation_array(*args):
+    """One operation (oph_avg, oph_sum, oph_mul, oph_max, oph_min, oph_arg_max, oph_arg_min)
+    across several arrays, element by element, leaving out missing elements."""
+    *arrays, operation, missingvalue = args
+    if not arrays or isinstance(operation, (int, float)) or isinstance(arrays[-1], str):
+        raise ValidationError("give the arrays, then the operation and the missing value")
+    name = str(operation).lower()
+    if name not in STACKED:
+        raise ValidationError(f"unknown operation '{operation}'", hint=", ".join(STACKED))
+    stacked = np.stack(np.broadcast_arrays(*arrays))
+    stacked = np.where(missing_mask(stacked, float(missingvalue)), np.nan, stacked)
+    with np.errstate(all="ignore"):
+        out = STACKED[name](stacked)
+    return np.where(np.isnan(stacked).all(axis=0), np.nan, out)
+
+
+def get_index_array(start, stop, stride=1.0):
+    """start, start + stride, ... up to stop (which closes the list), as one array."""
+    first, last, step = float(start), float(stop), float(stride)
+    if first > last or step <= 0:
+        raise ValidationError("start must not pass stop and the stride must be positive")
+    values = np.minimum(first + step * np.arange(1 + int((last - first) // step)), last)
+    return values[None, :]
+
+
 FUNCTIONS = {
+    "oph_operation_array": operation_array,
+    "oph_get_index_array": get_index_array,
     "oph_sum_scalar": sum_scalar,
     "oph_mul_scalar": mul_scalar,
     "oph_affine": affine,
