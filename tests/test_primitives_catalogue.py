@@ -63,3 +63,8 @@ def test_not_evaluated_primitives_say_so(run):
     info = run("oph_man function=oph_expand;function_type=primitive").reply.document
     assert "Not evaluated by the embedded store" in dict(info.grid("man_info").rows)["Abstract"]
     assert set(FUNCTIONS) == {n for n, s in load_specs().primitives.items() if s.embedded}
+
+
+def test_man_of_a_primitive_as_an_operator_points_to_function_type(shell):
+    out = shell.run_line("man oph_gsl_sd")
+    assert not out.ok and "function_type=primitive" in out.message

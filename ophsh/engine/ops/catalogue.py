@@ -48,6 +48,11 @@ def man(ctx: OpContext, p: Params) -> None:
     name = p.str("function")
     spec = ctx.specs.operator(name)
     if spec is None:
+        if name.lower() in ctx.specs.primitives:
+            raise NotFoundError(
+                f"{name} is a primitive of oph_apply, not an operator",
+                hint=f"oph_man function={name};function_type=primitive;",
+            )
         guess = closest(name.lower(), list(ctx.specs.operators))
         raise NotFoundError(
             f"no operator called '{name}'", hint=f"did you mean {guess}?" if guess else None
