@@ -8,6 +8,8 @@ import pytest
 from astropy.io import fits
 from factories import write_fits
 
+from ophsh.engine.settings import Settings
+
 
 @pytest.fixture
 def frame(run, tmp_path):
@@ -71,3 +73,15 @@ def test_cast_to_int_needs_a_value_for_the_missing_ones(frame, shell, run, tmp_p
     out = exported(run, tmp_path, "i")
     assert out.dtype.kind == "i"
     assert np.array_equal(out, np.where(np.isnan(frame), -9999, frame).astype(np.int32))
+
+
+def test_small_blocks_give_what_one_block_gives(frame, shell, run, tmp_path):
+    """With a budget of a row a block, every block is evaluated alone: same result."""
+    source = shell.state.get("OPH_DATACUBE")
+    query = "oph_gsl_quantile(oph_moving_avg(measure,2),0.5,0.9)"
+    run(f"oph_apply measure_type=auto;query={query}")
+    whole = exported(run, tmp_path, "w")
+    shell.backend.service.settings = Settings(memory_bytes=256, threads=2)
+    run(f"oph_apply measure_type=auto;query={query};cube={source}")
+    assert np.array_equal(exported(run, tmp_path, "s"), whole)
+    assert whole.shape == (7, 2)
