@@ -281,3 +281,42 @@ def test_operation_array_and_get_index_array(block):
     assert same(arg[~np.isnan(block)], 2)
     assert same(auto("oph_get_index_array(1,7,2)", block), np.tile([1, 3, 5, 7], (5, 1)))
     assert same(auto("oph_get_index_array(1,6,2)", block)[0], [1, 3, 5])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("oph_arg_array(measure,oph_reverse(measure))", lambda a: np.arctan2(a[:, ::-1], a)),
+        (
+            "oph_arg_min_array(measure,oph_reverse(measure))",
+            lambda a: np.where(a <= a[:, ::-1], 1.0, 2.0),
+        ),
+        ("oph_min_array(measure,oph_reverse(measure))", lambda a: np.minimum(a, a[:, ::-1])),
+        (
+            "oph_mask_array(measure,oph_predicate(measure,'x','>10','1','0'))",
+            lambda a: np.where(a > 10, a, np.nan),
+        ),
+        ("oph_append(measure,measure)", lambda a: np.hstack([a, a])),
+        ("oph_convert_d(oph_reduce(measure,'OPH_MIN'))", lambda a: np.nanmin(a, -1, keepdims=True)),
+        ("oph_convert_l(oph_get_subarray(measure,1,1))", lambda a: np.trunc(a[:, :1])),
+        ("oph_size_array(measure)", lambda a: np.full((5, 1), 7.0)),
+        ("oph_extract(measure,oph_value_to_bin(3))", lambda a: a[:, 2:3]),
+        ("oph_gsl_complex_get_imag(oph_gsl_fft(measure))", lambda a: np.fft.fft(a).imag),
+        ("oph_gsl_complex_get_arg(oph_gsl_fft(measure))", lambda a: np.angle(np.fft.fft(a))),
+        (
+            "oph_gsl_complex_to_rect(oph_gsl_complex_to_polar(oph_gsl_fft(measure)))",
+            lambda a: np.stack([np.fft.fft(a).real, np.fft.fft(a).imag], -1).reshape(5, 14),
+        ),
+    ],
+)
+def test_the_other_simple_primitives_match_numpy(block, query, expected):
+    clean = np.nan_to_num(block, nan=3.5)
+    with np.errstate(invalid="ignore"):
+        assert same(auto(query, clean), expected(clean))
+
+
+def test_fit_linear_coefficients():
+    x = np.arange(1.0, 9)
+    y = np.vstack([3 * x - 2, 0.5 * x + 1])
+    coeff = auto("oph_gsl_fit_linear_coeff(measure,dimension,'110001')", y, dimension=x)
+    assert same(coeff, [[-2, 3, 0], [1, 0.5, 0]])
