@@ -21,6 +21,7 @@ __all__ = [
     "BuiltinSpec",
     "OperatorSpec",
     "ParamSpec",
+    "PrimitiveSpec",
     "Specs",
     "VariableSpec",
     "closest",
@@ -110,6 +111,26 @@ class VariableSpec:
 
 
 @dataclass(frozen=True)
+class PrimitiveSpec:
+    """An array primitive of oph_apply (``grammar/primitives.toml``): its arguments after the
+    input and output types, what it returns and whether it combines rows."""
+
+    name: str
+    args: str
+    returns: str  # array or number
+    kind: str  # simple or aggregate
+    min_args: int
+    max_args: int  # -1: any number
+    help: str
+    embedded: bool = True  # evaluated by the embedded store
+
+    @property
+    def signature(self) -> str:
+        """How it is written with measure_type=manual."""
+        return f"{self.name}(input_type, output_type, {self.args})"
+
+
+@dataclass(frozen=True)
 class Specs:
     """Everything ``grammar/`` declares, indexed by name."""
 
@@ -119,6 +140,7 @@ class Specs:
     variables: dict[str, VariableSpec]
     grammar_text: str
     reserved: frozenset[str] = frozenset()  # set by the server; no request may set them
+    primitives: dict[str, PrimitiveSpec] = field(default_factory=dict)
 
     def operator(self, name: str) -> OperatorSpec | None:
         """The operator called ``name``, with or without the ``oph_`` prefix, any case."""
@@ -227,6 +249,22 @@ def _operators(root: Path, common: tuple[ParamSpec, ...]) -> dict[str, OperatorS
     return operators
 
 
+def _primitives(path: Path) -> dict[str, PrimitiveSpec]:
+    return {
+        name: PrimitiveSpec(
+            name=name,
+            args=body["args"],
+            returns=body.get("returns", "array"),
+            kind=body.get("kind", "simple"),
+            min_args=int(body["min"]),
+            max_args=int(body["max"]),
+            help=body["help"].strip(),
+            embedded=bool(body.get("embedded", True)),
+        )
+        for name, body in _read_toml(path).items()
+    }
+
+
 @cache
 def load_specs(root: Path | None = None) -> Specs:
     """Read and merge every specification under ``root`` (default: :func:`grammar_dir`)."""
@@ -257,6 +295,7 @@ def load_specs(root: Path | None = None) -> Specs:
         variables=variables,
         grammar_text=(root / "command.lark").read_text(),
         reserved=frozenset(common["reserved"]["names"]),
+        primitives=_primitives(root / "primitives.toml"),
     )
 
 

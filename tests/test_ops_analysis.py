@@ -37,7 +37,10 @@ def current(run, tmp_path, name: str) -> np.ndarray:
             lambda a: (a > 30000).astype(float),
         ),
         ("oph_math('oph_double','oph_double',measure,'OPH_MATH_SQRT')", np.sqrt),
-        ("oph_abs(oph_sum_scalar(measure,-30000))", lambda a: np.abs(a - 30000)),
+        (
+            "oph_math(oph_sum_scalar(measure,-30000),'OPH_MATH_ABS')",
+            lambda a: np.abs(a - 30000),
+        ),
         ("oph_mul_scalar(oph_sum_scalar(measure,1),2)", lambda a: (a + 1) * 2),
     ],
 )

@@ -75,4 +75,5 @@ HANDLERS: dict[str, Handler] = {
     "oph_loggingbk": jobs.loggingbk,
     "oph_man": catalogue.man,
     "oph_operators_list": catalogue.operators_list,
+    "oph_primitives_list": catalogue.primitives_list,
 }

@@ -17,7 +17,7 @@ from prompt_toolkit.document import Document as Line
 
 from ophsh.backend import Entry
 from ophsh.spec import ParamSpec
-from ophsh.syntax.suggest import FirstWord, Parameter, Value, Variable, suggest
+from ophsh.syntax.suggest import FirstWord, Parameter, Primitive, Value, Variable, suggest
 
 if TYPE_CHECKING:
     from ophsh.shell.shell import Shell
@@ -45,8 +45,18 @@ class ShellCompleter(Completer):
             yield from self._parameters(wanted)
         elif isinstance(wanted, Value):
             yield from self._values(wanted.param, wanted.prefix)
+        elif isinstance(wanted, Primitive):
+            yield from self._primitives(wanted.prefix)
         elif isinstance(wanted, Variable):
             yield from self._variables(wanted.prefix)
+
+    def _primitives(self, prefix: str) -> Iterator[Completion]:
+        """Primitive names inside oph_apply's query=, with an opening parenthesis."""
+        lowered = prefix.lower()
+        for name, spec in sorted(self.shell.specs.primitives.items()):
+            if name.startswith(lowered) or name.removeprefix("oph_").startswith(lowered):
+                meta = spec.help + ("" if spec.embedded else " (not in the embedded store)")
+                yield Completion(name + "(", -len(prefix), display=name, display_meta=meta)
 
     def _first_words(self, prefix: str) -> Iterator[Completion]:
         specs = self.shell.specs

@@ -14,10 +14,20 @@ from dataclasses import dataclass
 
 from ophsh.spec import OperatorSpec, ParamSpec, Specs
 
-__all__ = ["FirstWord", "Nothing", "Parameter", "Suggestion", "Value", "Variable", "suggest"]
+__all__ = [
+    "FirstWord",
+    "Nothing",
+    "Parameter",
+    "Primitive",
+    "Suggestion",
+    "Value",
+    "Variable",
+    "suggest",
+]
 
 _VARIABLE = re.compile(r"\$\{?([A-Za-z0-9_]*)$")
 _PLACEHOLDER = re.compile(r"^\$\{?(\d+)\}?$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,13 @@ class Value:
 
 
 @dataclass(frozen=True)
+class Primitive:
+    """A primitive of oph_apply's query (grammar/primitives.toml) starting with ``prefix``."""
+
+    prefix: str
+
+
+@dataclass(frozen=True)
 class Variable:
     prefix: str
 
@@ -55,7 +72,7 @@ class Nothing:
     pass
 
 
-Suggestion = FirstWord | Parameter | Value | Variable | Nothing
+Suggestion = FirstWord | Parameter | Value | Primitive | Variable | Nothing
 
 
 def suggest(text: str, specs: Specs, aliases: Mapping[str, str]) -> Suggestion:
@@ -81,6 +98,9 @@ def suggest(text: str, specs: Specs, aliases: Mapping[str, str]) -> Suggestion:
     param = spec.param(key.strip().lower())
     if param is None:
         return Nothing()
+    if spec.name == "oph_apply" and param.name == "query":
+        word = _WORD.search(value)
+        return Primitive(word.group(0) if word else "")
     return Value(spec, param, _item(param, value))
 
 

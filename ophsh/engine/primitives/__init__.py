@@ -1,0 +1,7 @@
+"""oph_apply's array primitives: the query language (syntax), the evaluator, and one module
+per family (arithmetic, series, gsl). The facts about every primitive live in
+``grammar/primitives.toml`` and reach the engine through the specs."""
+
+from ophsh.engine.primitives.evaluator import FUNCTIONS, TYPES, Evaluation, evaluate
+
+__all__ = ["FUNCTIONS", "TYPES", "Evaluation", "evaluate"]
