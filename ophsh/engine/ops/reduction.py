@@ -16,6 +16,7 @@ from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import NETWORK_LIMIT, quantile_wires, reduce_last
 from ophsh.engine.model import Cube, Dim
+from ophsh.engine.ops.time_reduction import reduce_by_level
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -99,13 +100,11 @@ def reduce2(ctx: OpContext, p: Params) -> None:
                 hint="use oph_aggregate for explicit dimensions, or oph_permute/oph_rollup",
             )
     level = p.str("concept_level")
-    if level not in ("A", "all"):
-        raise OperatorError(
-            f"concept_level={level} needs a dimension hierarchy; the embedded store reduces a "
-            "whole dimension (concept_level=A)"
-        )
-    axis = cube.axis(dim.name)
     operation, order, missing = p.str("operation"), _order(p), _missing(p)
+    if level not in ("A", "all"):
+        reduce_by_level(ctx, p, cube, dim, level, order=order, missing=missing)
+        return
+    axis = cube.axis(dim.name)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
     files = ctx.store.arrays
     if (

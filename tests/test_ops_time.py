@@ -1,0 +1,142 @@
+"""Time reductions by concept level (oph_reduce2 on an oph_time dimension), checked against
+xarray's resample on generated daily data with missing values, in several calendars."""
+
+from __future__ import annotations
+
+import itertools
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+from make_climate import make_climate
+
+from ophsh.engine.model import TimeInfo
+from ophsh.engine.time_groups import group_starts, group_values
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    return tmp_path / "data"
+
+
+def cube_array(backend, pid: str) -> np.ndarray:
+    return np.asarray(backend.store.data(backend.store.cube_by_pid(pid)))
+
+
+def dims_of(run, pid: str) -> tuple[dict, dict]:
+    doc = run(f"oph_cubeschema cube={pid};level=2;show_time=yes;").reply.document
+    info = {r[0]: r for r in doc.grid("cubeschema_diminfo").rows}
+    values = {g.title: [r[1] for r in g.rows] for g in doc.grids("cubeschema_dimvalues")}
+    return info, values
+
+
+def import_daily(run, name: str) -> str:
+    return run(
+        f"oph_importnc2 src_path={name};measure=tos;exp_dim=lat|lon;imp_dim=time"
+    ).reply.document.output_cube
+
+
+@pytest.mark.parametrize("calendar", ["360_day", "noleap", "all_leap", "standard"])
+def test_monthly_means_match_xarray_resample(run, backend, data_dir, calendar):
+    path = make_climate(data_dir / "day.nc", years=2, grid=30, daily=True, calendar=calendar)
+    pid = import_daily(run, "day.nc")
+    out = run(f"oph_reduce2 cube={pid};operation=avg;concept_level=M;").reply.document.output_cube
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    expected = ds.tos.resample(time="MS").mean().transpose("lat", "lon", "time").values
+    got = cube_array(backend, out)
+    assert got.shape == expected.shape == (6, 12, 24)
+    assert np.isnan(got).any()  # land stays missing
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-5, equal_nan=True)
+    info, values = dims_of(run, out)
+    assert info["time"][2:5] == ("24", "oph_time", "month")
+    # each month's value lies halfway between its first and last day (noon)
+    first = values["time"][0]
+    assert first == ("1850-01-16 12:00:00" if calendar != "360_day" else "1850-01-16 00:00:00")
+
+
+def test_other_levels_and_operations_match_xarray(run, backend, data_dir):
+    path = make_climate(data_dir / "day.nc", years=3, grid=45, daily=True, calendar="noleap")
+    pid = import_daily(run, "day.nc")
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    for level, freq in (("y", "YS"), ("M", "MS")):
+        for op, method in (("max", "max"), ("min", "min"), ("sum", "sum"), ("count", "count")):
+            out = run(f"oph_reduce2 cube={pid};operation={op};concept_level={level};")
+            got = cube_array(backend, out.reply.document.output_cube)
+            resampled = getattr(ds.tos.resample(time=freq), method)()
+            expected = resampled.transpose("lat", "lon", "time").values
+            if op in ("sum", "max", "min"):  # an all-missing group is missing, not 0
+                counts = ds.tos.resample(time=freq).count().transpose("lat", "lon", "time")
+                expected = np.where(counts.values == 0, np.nan, expected)
+            assert np.allclose(got, expected, rtol=1e-4, equal_nan=True), (level, op)
+    out = run(f"oph_reduce2 cube={pid};operation=std;concept_level=y;").reply.document.output_cube
+    expected = ds.tos.resample(time="YS").std(ddof=1).transpose("lat", "lon", "time").values
+    got = cube_array(backend, out)
+    assert np.isnan(got).any()  # land: no values, no deviation
+    assert np.allclose(got, expected, rtol=1e-4, equal_nan=True)
+
+
+def test_quarters_are_ophidias_month_groups(run, backend, data_dir):
+    """Ophidia splits a year's months as Jan-Feb, Mar-May, Jun-Aug, Sep-Nov, Dec."""
+    make_climate(data_dir / "day.nc", years=1, grid=90, daily=True, calendar="360_day")
+    pid = import_daily(run, "day.nc")
+    out = run(f"oph_reduce2 cube={pid};operation=count;concept_level=q;").reply.document
+    info, _ = dims_of(run, out.output_cube)
+    assert info["time"][2] == "5"
+    ocean = cube_array(backend, out.output_cube)[0, 0]  # 60, 90, 90, 90, 30 days, minus gaps
+    data = cube_array(backend, pid)[0, 0]
+    sizes = [60, 90, 90, 90, 30]
+    bounds = np.cumsum([0, *sizes])
+    assert ocean.tolist() == [
+        np.count_nonzero(~np.isnan(data[a:b])) for a, b in itertools.pairwise(bounds)
+    ]
+
+
+def test_midnight_decides_where_a_0000_sample_belongs(run, backend, data_dir):
+    """Six-hourly samples at 00, 06, 12, 18: with midnight=24 the 00:00 one closes the day
+    before; with midnight=00 it opens its own day."""
+    with netCDF4.Dataset(data_dir / "six.nc", "w") as ds:
+        ds.createDimension("time", 12)
+        ds.createDimension("x", 2)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "hours since 2000-01-01 00:00:00", "standard"
+        t[:] = np.arange(12) * 6.0
+        v = ds.createVariable("v", "f4", ("x", "time"))
+        v[:] = np.arange(24, dtype=np.float32).reshape(2, 12)
+    pid = run("oph_importnc src_path=six.nc;measure=v;").reply.document.output_cube
+    late = run(f"oph_reduce2 cube={pid};operation=sum;concept_level=d;").reply.document
+    early = run(f"oph_reduce2 cube={pid};operation=sum;concept_level=d;midnight=00;")
+    row = np.arange(12.0)
+    assert cube_array(backend, late.output_cube)[0].tolist() == [
+        0,
+        1 + 2 + 3 + 4,
+        5 + 6 + 7 + 8,
+        9 + 10 + 11,
+    ]
+    assert cube_array(backend, early.reply.document.output_cube)[0].tolist() == [
+        row[0:4].sum(),
+        row[4:8].sum(),
+        row[8:12].sum(),
+    ]
+    _, values = dims_of(run, late.output_cube)
+    assert values["time"][:2] == ["2000-01-01 00:00:00", "2000-01-01 15:00:00"]
+
+
+def test_reductions_the_hierarchy_does_not_allow_are_one_line_errors(shell, run, data_dir):
+    make_climate(data_dir / "day.nc", years=1, grid=90, daily=True)
+    pid = import_daily(run, "day.nc")
+    monthly = run(f"oph_reduce2 cube={pid};operation=avg;concept_level=M;").reply.document
+    finer = shell.run_line(f"oph_reduce2 cube={monthly.output_cube};operation=avg;concept_level=d;")
+    assert not finer.ok and "coarser" in finer.message and "\n" not in finer.message
+    lon = shell.run_line(f"oph_reduce2 cube={pid};operation=avg;concept_level=M;dim=lat;")
+    assert not lon.ok and "\n" not in lon.message
+    wrong = shell.run_line(f"oph_reduce2 cube={pid};operation=avg;concept_level=Z;")
+    assert not wrong.ok and "not a level of oph_time" in wrong.message
+
+
+def test_week_groups_start_on_monday_and_stop_at_the_year():
+    time = TimeInfo(base_time="2020-12-28 00:00:00", units="d", calendar="standard")
+    values = np.arange(14) + 0.5  # Mon 2020-12-28 .. Sun 2021-01-10
+    starts = group_starts(values, time, "w", "24")
+    assert starts.tolist() == [0, 4, 7]  # 28-31 Dec, Fri 1 - Sun 3 Jan, Mon 4 Jan on
+    assert group_values(values, starts).tolist() == [2.0, 5.5, 10.5]
