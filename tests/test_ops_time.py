@@ -4,6 +4,7 @@ xarray's resample on generated daily data with missing values, in several calend
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import netCDF4
 import numpy as np
@@ -29,6 +30,15 @@ def dims_of(run, pid: str) -> tuple[dict, dict]:
     info = {r[0]: r for r in doc.grid("cubeschema_diminfo").rows}
     values = {g.title: [r[1] for r in g.rows] for g in doc.grids("cubeschema_dimvalues")}
     return info, values
+
+
+def rand_cube(run) -> str:
+    """A 4 x 6 x 5 cube of random doubles: a and b explicit, c implicit."""
+    run("oph_createcontainer container=g;dim=a|b|c;dim_type=int|int|int;")
+    return run(
+        "oph_randcube container=g;dim=a|b|c;dim_size=4|6|5;exp_ndim=2;nfrag=1;ntuple=24;"
+        "measure=v;measure_type=double;"
+    ).reply.document.output_cube
 
 
 def import_daily(run, name: str) -> str:
@@ -140,3 +150,85 @@ def test_week_groups_start_on_monday_and_stop_at_the_year():
     starts = group_starts(values, time, "w", "24")
     assert starts.tolist() == [0, 4, 7]  # 28-31 Dec, Fri 1 - Sun 3 Jan, Mon 4 Jan on
     assert group_values(values, starts).tolist() == [2.0, 5.5, 10.5]
+
+
+def test_aggregate2_reduces_an_explicit_time_dimension_by_period(run, backend, data_dir):
+    """time explicit (oph_importnc's default): yearly means over rows, and a whole-dimension
+    reduction, both against xarray."""
+    path = make_climate(data_dir / "day.nc", years=3, grid=30, daily=True, calendar="all_leap")
+    pid = run("oph_importnc src_path=day.nc;measure=tos;").reply.document.output_cube
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    yearly = run(f"oph_aggregate2 cube={pid};operation=avg;dim=time;concept_level=y;")
+    got = cube_array(backend, yearly.reply.document.output_cube)
+    expected = ds.tos.resample(time="YS").mean().values
+    assert got.shape == expected.shape == (3, 6, 12)
+    assert np.allclose(got, expected, rtol=1e-5, equal_nan=True)
+    info, values = dims_of(run, yearly.reply.document.output_cube)
+    assert info["time"][2:5] == ("3", "oph_time", "year") and info["time"][5] == "no"
+    assert values["time"][0] == "1850-07-02 00:00:00"  # halfway from Jan 1 to Dec 31, noon
+    whole = run(f"oph_aggregate2 cube={pid};operation=max;dim=lat;").reply.document.output_cube
+    expected = ds.tos.max("lat").values
+    assert np.allclose(cube_array(backend, whole), expected, equal_nan=True)
+    assert dims_of(run, whole)[0]["lat"][2] == "ALL"
+
+
+def test_aggregate_groups_of_rows(run, backend):
+    pid = rand_cube(run)
+    data = cube_array(backend, pid)
+    rows = data.reshape(24, 5)
+    for k, shape in ((3, (4, 2, 5)), (12, (2, 5)), (24, (5,))):
+        out = run(f"oph_aggregate cube={pid};operation=sum;group_size={k};")
+        got = cube_array(backend, out.reply.document.output_cube)
+        expected = rows.reshape(24 // k, k, 5).sum(axis=1).reshape(shape)
+        assert np.allclose(got, expected), k
+    info, values = dims_of(
+        run, run(f"oph_aggregate cube={pid};operation=avg;group_size=2;").reply.document.output_cube
+    )
+    assert info["b"][2] == "3" and values["b"] == ["1", "2", "3"]
+
+
+def test_aggregate_group_sizes_that_do_not_fit_are_refused(shell, run):
+    rand_cube(run)
+    for k in (5, 48, 9):
+        outcome = shell.run_line(f"oph_aggregate operation=sum;group_size={k};")
+        assert not outcome.ok and "group_size" in outcome.message and "\n" not in outcome.message
+
+
+def test_intercube2_combines_n_cubes_skipping_missing_values(run, backend, data_dir):
+    paths = [
+        make_climate(data_dir / f"m{i}.nc", years=1, grid=30, daily=True, seed=i) for i in range(3)
+    ]
+    pids = [
+        run(f"oph_importnc src_path=m{i}.nc;measure=tos;").reply.document.output_cube
+        for i in range(3)
+    ]
+    stack = np.stack([xr.open_dataset(p).tos.values for p in paths])
+    with warnings.catch_warnings():  # land: every cube missing there
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expectations = (
+            ("avg", np.nanmean(stack, axis=0)),
+            ("sum", np.where(np.isnan(stack).all(0), np.nan, np.nansum(stack, axis=0))),
+            ("max", np.nanmax(stack, axis=0)),
+        )
+    for op, expected in expectations:
+        out = run(f"oph_intercube2 cubes={'|'.join(pids)};operation={op};measure=ens;")
+        got = cube_array(backend, out.reply.document.output_cube)
+        assert np.allclose(got, expected, rtol=1e-5, equal_nan=True), op
+    out = run(f"oph_intercube2 cubes={'|'.join(pids)};operation=arg_min;").reply.document
+    got = cube_array(backend, out.output_cube)
+    both = ~np.isnan(stack).any(axis=0)
+    assert np.array_equal(got[both], np.argmin(stack, axis=0)[both] + 1)
+    schema = run(f"oph_cubeschema cube={out.output_cube};").reply.document
+    assert schema.grid("cubeschema_cubeinfo").rows[0][2] == "tos"
+
+
+def test_hierarchy_lists_and_describes_hierarchies(run, shell):
+    doc = run("oph_hierarchy").reply.document
+    assert [r[0] for r in doc.grid("hierarchy_list").rows] == ["oph_base", "oph_time"]
+    time = run("oph_hierarchy hierarchy=oph_time;").reply.document
+    assert time.text_titled("Function Name and Version") == "oph_time v1.0"
+    rows = time.grid("hierarchy_attrs").rows
+    assert [r[1] for r in rows] == list("AyqMwd63hQvmsc")
+    assert rows[3][:4] == ("month", "M", "d", "30") and rows[-1][4] == "none"
+    missing = shell.run_line("oph_hierarchy hierarchy=oph_space;")
+    assert not missing.ok and "oph_space" in missing.message

@@ -20,7 +20,7 @@ from ophsh.engine.ops.time_reduction import reduce_by_level
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["aggregate", "collapse", "reduce", "reduce2", "reduce_axes"]
+__all__ = ["aggregate", "aggregate2", "collapse", "reduce", "reduce2", "reduce_axes"]
 
 # Values per frame a selection network handles at once: small enough for the CPU caches.
 WIRE_ELEMENTS = 1 << 15
@@ -204,25 +204,108 @@ def _group_size(text: str) -> int:
 
 
 def aggregate(ctx: OpContext, p: Params) -> None:
-    """Reduce across rows: every explicit dimension collapses into one row."""
+    """Reduce across rows: all of them into one (group_size=all), or every k consecutive rows
+    into one, as Ophidia counts rows (the innermost explicit dimension fastest)."""
     cube = ctx.cube(p.str("cube"))
-    if p.str("group_size") not in ("all", ""):
-        raise OperatorError("the embedded store aggregates all rows at once (group_size=all)")
     explicit = cube.explicit_dims
     if not explicit:
         raise OperatorError(f"{cube.pid} has no explicit dimension left to aggregate")
     operation, missing = p.str("operation"), _missing(p)
+    group = p.str("group_size")
+    size = None if group in ("all", "") else _group_size(group)
+    dims, rows_out = _grouped_rows(cube, size)
     n_exp = len(explicit)
     data = np.asarray(ctx.store.data(cube))
     inner = data.shape[n_exp:]
-    flat = data.reshape(-1, *inner) if inner else data.reshape(-1)
+    grouped = data.reshape(rows_out, -1, *inner)
     with np.errstate(all="ignore"):
-        result = reduce_last(np.moveaxis(flat, 0, -1), operation, missing=missing)
+        result = reduce_last(np.moveaxis(grouped, 1, -1), operation, missing=missing)
+    shape = tuple(d.size for d in sorted(dims, key=lambda d: (not d.explicit, d.level)) if d.size)
     ctx.derive(
         cube,
-        dims=collapse(cube.dims, {d.name for d in explicit}),
-        data=np.asarray(result).astype(cube.dtype),
+        dims=dims,
+        data=np.asarray(result).astype(cube.dtype).reshape(shape),
         objkey="aggregate",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+
+
+def _grouped_rows(cube: Cube, size: int | None) -> tuple[list[Dim], int]:
+    """The dimensions after groups of ``size`` rows (None: all) become one, and the number of
+    rows left. Inner explicit dimensions that a group covers collapse; the one it splits keeps
+    a 1-based index as values."""
+    explicit = cube.explicit_dims
+    rows = int(np.prod([d.size for d in explicit]))
+    size = rows if size is None else size
+    if size > rows or rows % size:
+        raise OperatorError(f"group_size={size} does not divide the {rows} rows of {cube.pid}")
+    changed: dict[str, Dim] = {}
+    residual = size
+    for d in reversed(explicit):
+        if residual == 1:
+            break
+        if d.size <= residual:
+            if residual % d.size:
+                raise OperatorError(
+                    f"group_size={size} does not fit dimension {d.name} (size {d.size})"
+                )
+            residual //= d.size
+            changed[d.name] = d.with_(size=0, collapsed=True)
+        else:
+            if d.size % residual:
+                raise OperatorError(
+                    f"group_size={size} does not fit dimension {d.name} (size {d.size})"
+                )
+            left = d.size // residual
+            changed[d.name] = d.with_(
+                size=left,
+                type="long",
+                values=np.arange(1, left + 1, dtype=np.int64),
+                concept_level="-",
+            )
+            residual = 1
+    return [changed.get(d.name, d) for d in cube.dims], rows // size
+
+
+def aggregate2(ctx: OpContext, p: Params) -> None:
+    """Reduce one explicit dimension (default: the innermost): all of it (concept_level=A) or
+    its time periods (a coarser level of oph_time), like oph_reduce2 does for implicit ones."""
+    cube = ctx.cube(p.str("cube"))
+    name = p.opt("dim")
+    if name is None:
+        if not cube.explicit_dims:
+            raise OperatorError(f"{cube.pid} has no explicit dimension left to aggregate")
+        dim = cube.explicit_dims[-1]
+    else:
+        dim = cube.dim(name)
+        if dim.collapsed:
+            raise OperatorError(f"dimension '{name}' of {cube.pid} is already reduced")
+        if not dim.explicit:
+            raise OperatorError(
+                f"'{name}' is an implicit dimension; oph_aggregate2 reduces explicit ones",
+                hint="use oph_reduce2 for implicit dimensions",
+            )
+    operation, missing = p.str("operation"), _missing(p)
+    level = p.str("concept_level")
+    if level not in ("A", "all"):
+        reduce_by_level(ctx, p, cube, dim, level, order=2.0, missing=missing, objkey="aggregate2")
+        return
+    axis = cube.axis(dim.name)
+    shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
+    staged = reduce_axes(
+        ctx,
+        cube,
+        [axis],
+        lambda block: reduce_last(block, operation, missing=missing),
+        shape,
+        "aggregate2",
+    )
+    ctx.derive(
+        cube,
+        dims=collapse(cube.dims, {dim.name}),
+        staged=staged,
+        objkey="aggregate2",
         container=p.opt("container"),
         description=p.str("description"),
     )

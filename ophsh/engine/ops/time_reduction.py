@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import reduce_last
 from ophsh.engine.model import Cube, Dim
@@ -14,7 +15,7 @@ from ophsh.engine.params import Params
 from ophsh.engine.time_groups import check_reduction, group_starts, group_values
 from ophsh.errors import OperatorError
 
-__all__ = ["reduce_by_level", "reduce_groups"]
+__all__ = ["reduce_by_level", "reduce_groups", "stage_groups"]
 
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
 
@@ -39,6 +40,54 @@ def reduce_groups(
     return np.stack(parts, axis=-1)
 
 
+def stage_groups(
+    ctx: OpContext,
+    cube: Cube,
+    axis: int,
+    starts: np.ndarray,
+    operation: str,
+    *,
+    order: float,
+    missing: float | None,
+    label: str,
+) -> Staged:
+    """Stage the cube with groups of consecutive positions along ``axis`` (beginning at
+    ``starts``) reduced to one position each, block by block along the first axis."""
+    stops = np.append(starts[1:], cube.shape[axis])
+    shape = tuple(len(starts) if i == axis else s for i, s in enumerate(cube.shape))
+    out_dtype = cube.dtype
+    inner = max(1, cube.elements // max(cube.shape[0], 1))
+
+    def reduce_along(block: np.ndarray, local: np.ndarray) -> np.ndarray:
+        moved = np.moveaxis(np.asarray(block), axis, -1)
+        with np.errstate(all="ignore"):
+            reduced = reduce_groups(moved, local, operation, order=order, missing=missing)
+        return np.moveaxis(reduced, -1, axis).astype(out_dtype)
+
+    if axis == 0:  # output row k reads the input rows of group k
+        widest = int((stops - starts).max()) if len(starts) else 1
+
+        def read(a: int, b: int):
+            return ctx.store.rows(cube, int(starts[a]), int(stops[b - 1])), starts[a:b] - starts[a]
+
+        return ctx.stream(
+            shape,
+            out_dtype,
+            read,
+            lambda job: reduce_along(*job),
+            label=label,
+            row_bytes=widest * inner * 16,
+        )
+    return ctx.stream(
+        shape,
+        out_dtype,
+        lambda a, b: ctx.store.rows(cube, a, b),
+        lambda block: reduce_along(block, starts),
+        label=label,
+        row_bytes=inner * 16,
+    )
+
+
 def reduce_by_level(
     ctx: OpContext,
     p: Params,
@@ -48,8 +97,9 @@ def reduce_by_level(
     *,
     order: float,
     missing: float | None,
+    objkey: str = "reduce2",
 ) -> None:
-    """Reduce the implicit dimension ``dim`` to the periods of concept level ``level``."""
+    """Reduce dimension ``dim`` to the periods of concept level ``level``."""
     check_reduction(dim.hierarchy, dim.concept_level, level, dim.name)
     container = ctx.store.containers.by_id(cube.container)
     time = container.time_of(dim.name)
@@ -58,31 +108,16 @@ def reduce_by_level(
             f"dimension '{dim.name}' has no time facts; only concept_level=A reduces it"
         )
     starts = group_starts(np.asarray(dim.values), time, level, p.str("midnight"))
-    operation = p.str("operation")
-    axis = cube.axis(dim.name)
-    shape = tuple(len(starts) if i == axis else s for i, s in enumerate(cube.shape))
-    out_dtype = cube.dtype
-
-    def kernel(block: np.ndarray) -> np.ndarray:
-        moved = np.moveaxis(np.asarray(block), axis, -1)
-        with np.errstate(all="ignore"):
-            reduced = reduce_groups(moved, starts, operation, order=order, missing=missing)
-        return np.moveaxis(reduced, -1, axis).astype(out_dtype)
-
-    if axis == 0:
-        ctx.check_cancel()
-        staged = ctx.store.arrays.stage(kernel(np.asarray(ctx.store.data(cube))))
-    else:
-        rows = cube.shape[0]
-        row_bytes = max(1, cube.elements // max(rows, 1)) * 8 * 2
-        staged = ctx.stream(
-            shape,
-            out_dtype,
-            lambda a, b: ctx.store.rows(cube, a, b),
-            kernel,
-            label="reduce2",
-            row_bytes=row_bytes,
-        )
+    staged = stage_groups(
+        ctx,
+        cube,
+        cube.axis(dim.name),
+        starts,
+        p.str("operation"),
+        order=order,
+        missing=missing,
+        label=objkey,
+    )
     values = group_values(np.asarray(dim.values), starts)
     dims = [
         d.with_(size=len(starts), values=values, concept_level=level) if d.name == dim.name else d
@@ -92,7 +127,7 @@ def reduce_by_level(
         cube,
         dims=dims,
         staged=staged,
-        objkey="reduce2",
+        objkey=objkey,
         container=p.opt("container"),
         description=p.str("description"),
     )
