@@ -25,6 +25,7 @@ from ophsh.engine.ops import (
     netcdf_read,
     netcdf_write,
     reduction,
+    reshape,
     search,
     synthetic,
 )
@@ -58,6 +59,10 @@ HANDLERS: dict[str, Handler] = {
     "oph_aggregate": reduction.aggregate,
     "oph_aggregate2": reduction.aggregate2,
     "oph_intercube2": intercube.intercube2,
+    "oph_rollup": reshape.rollup,
+    "oph_drilldown": reshape.drilldown,
+    "oph_merge": reshape.merge,
+    "oph_split": reshape.split,
     "oph_hierarchy": hierarchies.hierarchy,
     "oph_intercube": intercube.intercube,
     "oph_apply": apply.apply,
