@@ -232,3 +232,24 @@ def test_hierarchy_lists_and_describes_hierarchies(run, shell):
     assert rows[3][:4] == ("month", "M", "d", "30") and rows[-1][4] == "none"
     missing = shell.run_line("oph_hierarchy hierarchy=oph_space;")
     assert not missing.ok and "oph_space" in missing.message
+
+
+def test_a_date_range_subset_then_monthly_maxima_match_xarray(run, backend, data_dir):
+    path = make_climate(data_dir / "day.nc", years=2, grid=30, daily=True, calendar="noleap")
+    pid = import_daily(run, "day.nc")
+    part = run(
+        f"oph_subset cube={pid};subset_dims=time;subset_type=coord;"
+        "subset_filter=1850-11-10_1851-02-20;"
+    ).reply.document.output_cube
+    out = run(f"oph_reduce2 cube={part};operation=max;concept_level=M;").reply.document.output_cube
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    # a date bound is an instant (00:00), so the noon of Feb 20 lies past the range
+    chosen = ds.tos.sel(time=slice("1850-11-10", "1851-02-19"))
+    expected = chosen.resample(time="MS").max().transpose("lat", "lon", "time").values
+    got = cube_array(backend, out)
+    assert got.shape == (6, 12, 4)
+    assert np.allclose(got, expected, equal_nan=True)
+    _, values = dims_of(run, out)
+    # first group: Nov 10 noon .. Nov 30 noon; last: Feb 1 noon .. Feb 19 noon
+    assert values["time"][0] == "1850-11-20 12:00:00"
+    assert values["time"][-1] == "1851-02-10 12:00:00"
