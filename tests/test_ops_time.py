@@ -253,3 +253,22 @@ def test_a_date_range_subset_then_monthly_maxima_match_xarray(run, backend, data
     # first group: Nov 10 noon .. Nov 30 noon; last: Feb 1 noon .. Feb 19 noon
     assert values["time"][0] == "1850-11-20 12:00:00"
     assert values["time"][-1] == "1851-02-10 12:00:00"
+
+
+def test_time_reductions_give_the_same_values_in_small_blocks(shell, run, backend, data_dir):
+    """A tiny memory budget: every group of rows (or every row) is its own block."""
+    from ophsh.engine.settings import Settings
+
+    make_climate(data_dir / "day.nc", years=2, grid=45, daily=True, calendar="360_day")
+    explicit = run("oph_importnc src_path=day.nc;measure=tos;").reply.document.output_cube
+    implicit = import_daily(run, "day.nc")
+    lines = (
+        f"oph_aggregate2 cube={explicit};operation=avg;dim=time;concept_level=M;",
+        f"oph_reduce2 cube={implicit};operation=avg;concept_level=M;",
+    )
+    whole = [cube_array(backend, run(line).reply.document.output_cube) for line in lines]
+    shell.backend.service.settings = Settings(memory_bytes=1024, threads=2)
+    small = [cube_array(backend, run(line).reply.document.output_cube) for line in lines]
+    for a, b in zip(whole, small, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+    assert np.allclose(whole[0], np.moveaxis(whole[1], -1, 0), equal_nan=True)
