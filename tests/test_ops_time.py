@@ -272,3 +272,44 @@ def test_time_reductions_give_the_same_values_in_small_blocks(shell, run, backen
     for a, b in zip(whole, small, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
     assert np.allclose(whole[0], np.moveaxis(whole[1], -1, 0), equal_nan=True)
+
+
+# Six-hourly values 0..1599 from 1850-01-01 00:00 (standard calendar), reduced with sum by
+# Ophidia 1.9: number of groups, first group's time and sum, last group's time.
+OPHIDIA_SIX_HOURLY = {
+    ("d", "24"): (416, "1850-01-01 00:00:00", 0, "1851-02-04 12:00:00"),
+    ("d", "00"): (400, "1850-01-01 09:00:00", 6, "1851-02-04 09:00:00"),
+    ("w", "24"): (61, "1850-01-01 00:00:00", 0, "1851-02-04 00:00:00"),
+    ("w", "00"): (59, "1850-01-03 21:00:00", 276, "1851-02-03 21:00:00"),
+    ("M", "24"): (17, "1850-01-01 00:00:00", 0, "1851-02-03 00:00:00"),
+    ("M", "00"): (14, "1850-01-16 09:00:00", 7626, "1851-02-02 21:00:00"),
+    ("q", "24"): (9, "1850-01-01 00:00:00", 0, "1851-01-18 12:00:00"),
+    ("q", "00"): (6, "1850-01-30 09:00:00", 27730, "1851-01-18 09:00:00"),
+    ("y", "24"): (3, "1850-01-01 00:00:00", 0, "1851-01-18 12:00:00"),
+    ("y", "00"): (2, "1850-07-02 09:00:00", 1065070, "1851-01-18 09:00:00"),
+}
+
+
+def test_groups_and_their_times_are_those_ophidia_gives(run, backend, data_dir):
+    with netCDF4.Dataset(data_dir / "six.nc", "w") as ds:
+        ds.createDimension("x", 1)
+        ds.createDimension("time", 1600)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "hours since 1850-01-01 00:00:00", "standard"
+        t[:] = np.arange(1600) * 6.0
+        ds.createVariable("v", "f8", ("x", "time"))[:] = np.arange(1600.0)[None]
+    pid = run("oph_importnc src_path=six.nc;measure=v;imp_concept_level=h;").reply.document
+    for (level, midnight), (count, first, total, last) in OPHIDIA_SIX_HOURLY.items():
+        out = run(
+            f"oph_reduce2 cube={pid.output_cube};operation=sum;concept_level={level};"
+            f"midnight={midnight};"
+        ).reply.document.output_cube
+        sums = cube_array(backend, out)[0]
+        _, values = dims_of(run, out)
+        assert (len(sums), values["time"][0], sums[0], values["time"][-1]) == (
+            count,
+            first,
+            total,
+            last,
+        ), (level, midnight)
+        assert sums.sum() == np.arange(1600.0).sum()

@@ -1,15 +1,19 @@
 """Calendar groups of a time axis, as Ophidia's oph_time hierarchy forms them.
 
 A time value counts ``TimeInfo.units`` from the base time; it is turned into whole seconds and a
-date of the axis' calendar (through cftime). Consecutive values that fall in the same period of
-the target concept level form one group; a group's new value is the mean of its first and last
-values. With ``midnight=24`` a value at the very start of a period (00:00 of a day, the 1st of a
-month...) closes the period before it, as a daily mean stamped "24:00" would.
+date of the axis' calendar (through cftime). Walking the values in order, a value joins the
+group of the one before it unless a boundary of the target level, or of a coarser level, lies
+between them; a group's new value is the mean of its first and last values.
 
-Ophidia's facts kept here: levels are ordered A, y, q, M, w, d, 6, 3, h, Q, v, m, s, c and a
-reduction goes only to a coarser level; quarters split the months as month // 3 with months
-counted from 1 (Jan-Feb, Mar-May, Jun-Aug, Sep-Nov, Dec); weeks start on Monday, are counted
-from January 1st of the Gregorian date and never cross a year.
+Ophidia's facts kept here (checked against Ophidia 1.9 on six-hourly data, every level, both
+``midnight`` settings): levels are ordered A, y, q, M, w, d, 6, 3, h, Q, v, m, s, c and a
+reduction goes only to a coarser one. Quarters are month // 3 with months counted from 1
+(Jan-Feb, Mar-May, Jun-Aug, Sep-Nov, Dec); weeks start on Monday, are counted from January 1st
+of the Gregorian date and restart every year. With ``midnight=24`` a value exactly at a unit's
+start closes the unit before it, but only when the next unit follows by Ophidia's cyclic
+arithmetic (day + 1 modulo the month's length from a fixed table, month + 1 modulo 12, ...), so
+at some boundaries (the last day of a month, December 1st, January 1st) such a value forms a
+group of its own, as it does in Ophidia.
 """
 
 from __future__ import annotations
@@ -74,13 +78,11 @@ def check_reduction(hierarchy: str, level_in: str, level_out: str, dim: str) -> 
         )
 
 
-def _dates(values: np.ndarray, time: TimeInfo, midnight24: bool) -> np.ndarray:
+def _dates(values: np.ndarray, time: TimeInfo) -> np.ndarray:
     """(year, month, day, hour, minute, second) per value, one row each."""
     import cftime
 
     seconds = np.trunc(np.asarray(values, dtype=np.float64) * _SECONDS.get(time.units, 86400))
-    if midnight24:
-        seconds = seconds - 1
     calendar = _CALENDARS.get(time.calendar, time.calendar)
     try:
         dates = cftime.num2date(seconds, f"seconds since {time.base_time}", calendar)
@@ -92,54 +94,153 @@ def _dates(values: np.ndarray, time: TimeInfo, midnight24: bool) -> np.ndarray:
     ).reshape(-1, 6)
 
 
-def _weeks(ymd: np.ndarray) -> np.ndarray:
-    """Week of the year (Monday first) of each (year, month, day) read as a Gregorian date;
-    days a calendar has and Gregorian lacks (Feb 30) roll over, as mktime does."""
-    out = np.empty(len(ymd), dtype=np.int64)
+def _weeks(ymd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Week of the year (Monday first) and weekday (Monday = 0) of each (year, month, day)
+    read as a Gregorian date; days a calendar has and Gregorian lacks (Feb 30) roll over."""
+    week = np.empty(len(ymd), dtype=np.int64)
+    weekday = np.empty(len(ymd), dtype=np.int64)
     for k, (y, m, d) in enumerate(ymd):
         day = np.datetime64(f"{int(y):04d}-{int(m):02d}-01") + np.timedelta64(int(d) - 1, "D")
         jan1 = np.datetime64(f"{int(y):04d}-01-01")
         yday = int((day - jan1).astype(np.int64))
-        weekday = (int(day.astype("datetime64[D]").astype(np.int64)) + 3) % 7  # Monday = 0
-        out[k] = (yday + (weekday - yday % 7) % 7) // 7
-    return out
+        weekday[k] = (int(day.astype("datetime64[D]").astype(np.int64)) + 3) % 7
+        week[k] = (yday + (weekday[k] - yday % 7) % 7) // 7
+    return week, weekday
 
 
-def _keys(dates: np.ndarray, level: str) -> np.ndarray:
-    """The period each date falls in at ``level``, as rows of integers."""
+def _month_sizes(years: np.ndarray, months: np.ndarray, time: TimeInfo) -> np.ndarray:
+    """Month lengths as Ophidia's day-boundary test takes them: the Gregorian table (February
+    28 days, 29 in all_leap and in leap Julian years) or the user's month lengths."""
+    if time.calendar == "user_defined":
+        table = np.array([int(v) for v in time.month_lengths.split(",")], dtype=np.int64)
+        return table[months - 1]
+    table = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    sizes = table[months - 1]
+    if time.calendar in ("all_leap", "366_day"):
+        sizes = np.where(months == 2, 29, sizes)
+    elif time.calendar == "julian":
+        sizes = np.where((months == 2) & (years % 4 == 0), 29, sizes)
+    return sizes
+
+
+def _cycle_break(prev, base, period, midnight, prev_start, base_start, first):
+    """A boundary test of one level: values in different units of the level (``prev``,
+    ``base``) split a group, unless with ``midnight`` the later one is exactly at the start of
+    the next unit; a value exactly at a unit's start closes the unit before it."""
+    closes = midnight & (prev == base) & prev_start
+    moved = (prev != base) & (~midnight | ((prev + 1) % period != base) | ~base_start)
+    return first | closes | moved
+
+
+def _breaks(dates: np.ndarray, time: TimeInfo, level: str, midnight: bool) -> np.ndarray:
+    """True where a value starts a new group (the first one always does)."""
     y, mo, d, h, mi, s = dates.T
-    if level == "y":
-        return np.stack([y], axis=1)
-    if level == "q":
-        return np.stack([y, mo // 3], axis=1)
-    if level == "M":
-        return np.stack([y, mo], axis=1)
-    if level == "w":
-        return np.stack([y, _weeks(dates[:, :3])], axis=1)
-    day = [y, mo, d]
-    finer = {
-        "d": [],
-        "6": [h // 6],
-        "3": [h // 3],
-        "h": [h],
-        "Q": [h, mi // 15],
-        "v": [h, mi // 5],
-        "m": [h, mi],
-        "s": [h, mi, s],
+    n = len(dates)
+    p = slice(0, n - 1)
+    b = slice(1, n)
+    mid = np.full(n - 1, midnight)
+    first = np.zeros(n - 1, dtype=bool)
+    zero_s = s == 0
+    zero_ms = zero_s & (mi == 0)
+    zero_hms = zero_ms & (h == 0)
+    tests = {
+        "s": lambda: s[p] != s[b],
+        "m": lambda: _cycle_break(mi[p], mi[b], 60, mid, zero_s[p], zero_s[b], first),
+        "v": lambda: _cycle_break(
+            mi[p] // 5,
+            mi[b] // 5,
+            12,
+            mid,
+            zero_s[p] & (mi[p] % 5 == 0),
+            zero_s[b] & (mi[b] % 5 == 0),
+            first,
+        ),
+        "Q": lambda: _cycle_break(
+            mi[p] // 15,
+            mi[b] // 15,
+            4,
+            mid,
+            zero_s[p] & (mi[p] % 15 == 0),
+            zero_s[b] & (mi[b] % 15 == 0),
+            first,
+        ),
+        "h": lambda: _cycle_break(h[p], h[b], 24, mid, zero_ms[p], zero_ms[b], first),
+        "3": lambda: _cycle_break(
+            h[p] // 3,
+            h[b] // 3,
+            8,
+            mid,
+            zero_ms[p] & (h[p] % 3 == 0),
+            zero_ms[b] & (h[b] % 3 == 0),
+            first,
+        ),
+        "6": lambda: _cycle_break(
+            h[p] // 6,
+            h[b] // 6,
+            4,
+            mid,
+            zero_ms[p] & (h[p] % 6 == 0),
+            zero_ms[b] & (h[b] % 6 == 0),
+            first,
+        ),
+        "d": lambda: _cycle_break(
+            d[p], d[b], _month_sizes(y[p], mo[p], time), mid, zero_hms[p], zero_hms[b], first
+        ),
+        "w": lambda: _week_break(dates, mid, zero_hms, p, b, first),
+        "M": lambda: _cycle_break(
+            mo[p], mo[b], 12, mid, zero_hms[p] & (d[p] == 1), zero_hms[b] & (d[b] == 1), first
+        ),
+        "q": lambda: _cycle_break(
+            mo[p] // 3,
+            mo[b] // 3,
+            4,
+            mid,
+            zero_hms[p] & (d[p] == 1) & (mo[p] % 3 == 0),
+            zero_hms[b] & (d[b] == 1) & (mo[b] % 3 == 0),
+            first,
+        ),
+        "y": lambda: _year_break(y, mo, d, zero_hms, mid, p, b),
     }
-    if level not in finer:
+    if level not in tests:
         raise OperatorError(f"concept_level={level} is not a level of oph_time")
-    return np.stack(day + finer[level], axis=1)
+    chain = list(tests)[list(tests).index(level) :]
+    if level == "w":
+        chain = [c for c in chain if c not in ("M", "q")]
+    split = np.zeros(n - 1, dtype=bool)
+    for name in chain:
+        split |= tests[name]()
+    return np.concatenate([[True], split])
+
+
+def _week_break(dates, mid, zero_hms, p, b, first):
+    week, weekday = _weeks(dates[:, :3])
+    return _cycle_break(
+        week[p],
+        week[b],
+        53,
+        mid,
+        zero_hms[p] & (weekday[p] == 0),
+        zero_hms[b] & (weekday[b] == 0),
+        first,
+    )
+
+
+def _year_break(y, mo, d, zero_hms, mid, p, b):
+    """Years are not a cycle: the next year must follow directly."""
+    new_year = zero_hms & (d == 1) & (mo == 1)
+    closes = mid & (y[p] == y[b]) & new_year[p]
+    moved = (y[p] != y[b]) & (~mid | (y[p] + 1 != y[b]) | ~new_year[b])
+    return closes | moved
 
 
 def group_starts(values: np.ndarray, time: TimeInfo, level: str, midnight: str) -> np.ndarray:
-    """Indices where groups of consecutive values in one ``level`` period begin."""
+    """Indices where groups of consecutive values in one ``level`` period begin, by Ophidia's
+    boundary tests (see the module's notes on midnight)."""
     values = np.asarray(values)
     if not values.size:
         return np.zeros(0, dtype=np.int64)
-    keys = _keys(_dates(values, time, midnight == "24"), level)
-    changed = np.any(keys[1:] != keys[:-1], axis=1)
-    return np.concatenate([[0], np.flatnonzero(changed) + 1]).astype(np.int64)
+    dates = _dates(values, time)
+    return np.flatnonzero(_breaks(dates, time, level, midnight == "24")).astype(np.int64)
 
 
 def group_values(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
