@@ -313,3 +313,39 @@ def test_groups_and_their_times_are_those_ophidia_gives(run, backend, data_dir):
             last,
         ), (level, midnight)
         assert sums.sum() == np.arange(1600.0).sum()
+
+
+# Daily values 0..799 at noon from 1850-01-01 (days), reduced with sum by Ophidia 1.9 (midnight
+# 24): number of groups, first group's time and sum, last group's time.
+OPHIDIA_DAILY = {
+    ("noleap", "w"): (117, "1850-01-04 00:00:00", 15, "1852-03-10 00:00:00"),
+    ("noleap", "M"): (27, "1850-01-16 12:00:00", 465, "1852-03-06 12:00:00"),
+    ("noleap", "q"): (12, "1850-01-30 12:00:00", 1711, "1852-03-06 12:00:00"),
+    ("noleap", "y"): (3, "1850-07-02 12:00:00", 66430, "1852-02-05 00:00:00"),
+    ("360_day", "w"): (118, "1850-01-04 00:00:00", 15, "1852-03-18 00:00:00"),
+    ("360_day", "M"): (27, "1850-01-16 00:00:00", 435, "1852-03-11 00:00:00"),
+    ("360_day", "q"): (12, "1850-02-01 00:00:00", 1770, "1852-03-11 00:00:00"),
+    ("360_day", "y"): (3, "1850-07-01 00:00:00", 64620, "1852-02-11 00:00:00"),
+    ("all_leap", "w"): (117, "1850-01-04 00:00:00", 15, "1852-03-08 12:00:00"),
+    ("all_leap", "M"): (27, "1850-01-16 12:00:00", 465, "1852-03-05 00:00:00"),
+    ("all_leap", "q"): (12, "1850-01-31 00:00:00", 1770, "1852-03-05 00:00:00"),
+    ("all_leap", "y"): (3, "1850-07-02 00:00:00", 66795, "1852-02-04 00:00:00"),
+}
+
+
+@pytest.mark.parametrize("calendar", ["noleap", "360_day", "all_leap"])
+def test_daily_groups_in_other_calendars_are_those_ophidia_gives(run, backend, data_dir, calendar):
+    with netCDF4.Dataset(data_dir / "daily.nc", "w") as ds:
+        ds.createDimension("x", 1)
+        ds.createDimension("time", 800)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "days since 1850-01-01 00:00:00", calendar
+        t[:] = np.arange(800) + 0.5
+        ds.createVariable("v", "f8", ("x", "time"))[:] = np.arange(800.0)[None]
+    pid = run("oph_importnc src_path=daily.nc;measure=v;").reply.document.output_cube
+    for level in "wMqy":
+        out = run(f"oph_reduce2 cube={pid};operation=sum;concept_level={level};")
+        sums = cube_array(backend, out.reply.document.output_cube)[0]
+        _, values = dims_of(run, out.reply.document.output_cube)
+        got = (len(sums), values["time"][0], sums[0], values["time"][-1])
+        assert got == OPHIDIA_DAILY[calendar, level], level
