@@ -54,8 +54,8 @@ def test_rollup_and_drilldown_refuse_too_many_dimensions(shell, run, data_dir):
     pid = climate(run, data_dir)
     rolled = shell.run_line(f"oph_rollup cube={pid};ndim=3;")
     assert not rolled.ok and "2 explicit" in rolled.message and "\n" not in rolled.message
-    drilled = shell.run_line(f"oph_drilldown cube={pid};ndim=1;")
-    assert not drilled.ok and "without an implicit dimension" in drilled.message
+    drilled = shell.run_line(f"oph_drilldown cube={pid};ndim=2;")
+    assert not drilled.ok and "1 implicit" in drilled.message
     zero = shell.run_line(f"oph_rollup cube={pid};ndim=0;")
     assert not zero.ok and "at least 1" in zero.message
 
@@ -69,3 +69,17 @@ def test_merge_and_split_give_the_same_cube(shell, run, backend, data_dir):
         assert np.array_equal(cube_array(backend, out), data, equal_nan=True)
     too_many = shell.run_line(f"oph_split cube={pid};nsplit=73;")
     assert not too_many.ok and "72 row(s)" in too_many.message
+
+
+def test_drilling_down_every_implicit_dimension_leaves_one_value_a_row(run, backend, data_dir):
+    """As in Ophidia, rows of a single value; oph_rollup brings the array back."""
+    pid = climate(run, data_dir)
+    data = cube_array(backend, pid)
+    flat = run(f"oph_drilldown cube={pid};ndim=1;").reply.document.output_cube
+    assert [d[2:] for d in layout(run, flat)] == [("no", "1"), ("no", "2"), ("no", "3")]
+    shown = run(f"oph_explorecube cube={flat};limit_filter=3;").reply.document
+    rows = shown.grid("explorecube_data").rows
+    assert len(rows) == 3 and rows[0][-1] == f"{data[0, 0, 0]:.10f}"
+    back = run(f"oph_rollup cube={flat};ndim=1;").reply.document.output_cube
+    assert layout(run, back) == layout(run, pid)
+    assert np.array_equal(cube_array(backend, back), data, equal_nan=True)

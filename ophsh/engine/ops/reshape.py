@@ -62,14 +62,14 @@ def rollup(ctx: OpContext, p: Params) -> None:
 
 
 def drilldown(ctx: OpContext, p: Params) -> None:
-    """The outermost ``ndim`` implicit dimensions become the innermost explicit ones."""
+    """The outermost ``ndim`` implicit dimensions become the innermost explicit ones (all of
+    them, as Ophidia allows: each row then holds one value)."""
     cube = ctx.cube(p.str("cube"))
     ndim = _count(p, "ndim", least=1)
     implicit = cube.implicit_dims
-    if ndim >= len(implicit):
+    if ndim > len(implicit):
         raise OperatorError(
-            f"ndim={ndim} would leave {cube.pid} without an implicit dimension "
-            f"(it has {len(implicit)}); drill down at most {len(implicit) - 1}"
+            f"ndim={ndim} but {cube.pid} has {len(implicit)} implicit dimension(s) to drill down"
         )
     last = max((d.level for d in cube.explicit_dims), default=0)
     moved = {d.name: last + k + 1 for k, d in enumerate(implicit[:ndim])}
