@@ -349,3 +349,31 @@ def test_daily_groups_in_other_calendars_are_those_ophidia_gives(run, backend, d
         _, values = dims_of(run, out.reply.document.output_cube)
         got = (len(sums), values["time"][0], sums[0], values["time"][-1])
         assert got == OPHIDIA_DAILY[calendar, level], level
+
+
+def test_intercube2_gives_what_ophidia_gives_around_missing_values(run, backend, data_dir):
+    """Three cubes with NaNs here and there, combined by Ophidia 1.9 (rows copied from it)."""
+    rows = ([1.0, np.nan, 3.0, np.nan], [4.0, 2.0, np.nan, np.nan], [0.5, 7.0, 1.0, np.nan])
+    pids = []
+    for i, row in enumerate(rows):
+        with netCDF4.Dataset(data_dir / f"n{i}.nc", "w") as ds:
+            ds.createDimension("x", 1)
+            ds.createDimension("y", 4)
+            var = ds.createVariable("v", "f8", ("x", "y"))
+            var.set_auto_mask(False)
+            var[:] = np.array([row])
+        pids.append(run(f"oph_importnc src_path=n{i}.nc;measure=v;").reply.document.output_cube)
+    ophidia = {
+        "avg": [1.8333333333, 4.5, 2.0, np.nan],
+        "sum": [5.5, 9.0, 4.0, np.nan],
+        "mul": [2.0, 14.0, 3.0, np.nan],
+        "max": [4.0, 7.0, 3.0, np.nan],
+        "min": [0.5, 2.0, 1.0, np.nan],
+        "arg_max": [2.0, 3.0, 1.0, np.nan],
+        "arg_min": [3.0, 2.0, 3.0, np.nan],
+    }
+    for op, expected in ophidia.items():
+        doc = run(f"oph_intercube2 cubes={'|'.join(pids)};operation={op};").reply.document
+        assert [t.message for t in doc.texts("intercube")] == [doc.output_cube]  # as Ophidia
+        got = cube_array(backend, doc.output_cube)[0]
+        assert np.allclose(got, expected, equal_nan=True), op

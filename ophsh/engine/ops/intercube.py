@@ -198,7 +198,7 @@ def intercube2(ctx: OpContext, p: Params) -> None:
         return result.astype(out_dtype)
 
     common = dict(
-        objkey="intercube2",
+        objkey="intercube",  # Ophidia 1.9 answers with the objkey of oph_intercube
         container=p.opt("container"),
         description=p.str("description"),
         measure=p.opt("measure"),
