@@ -172,15 +172,25 @@ def test_aggregate2_reduces_an_explicit_time_dimension_by_period(run, backend, d
     assert dims_of(run, whole)[0]["lat"][2] == "ALL"
 
 
-def test_aggregate_groups_of_rows(run, backend):
+@pytest.mark.parametrize("budget", [None, 256])
+def test_aggregate_groups_of_rows(shell, run, backend, budget):
+    """Against numpy, with the default memory budget and with one so small that every block
+    is a row (or a column) of the result."""
+    from ophsh.engine.settings import Settings
+
+    if budget:
+        shell.backend.service.settings = Settings(memory_bytes=budget, threads=2)
     pid = rand_cube(run)
     data = cube_array(backend, pid)
     rows = data.reshape(24, 5)
-    for k, shape in ((3, (4, 2, 5)), (12, (2, 5)), (24, (5,))):
+    for k, shape in ((1, (4, 6, 5)), (3, (4, 2, 5)), (12, (2, 5)), (24, (5,))):
         out = run(f"oph_aggregate cube={pid};operation=sum;group_size={k};")
         got = cube_array(backend, out.reply.document.output_cube)
         expected = rows.reshape(24 // k, k, 5).sum(axis=1).reshape(shape)
         assert np.allclose(got, expected), k
+    out = run(f"oph_reduce cube={pid};operation=max;").reply.document.output_cube
+    total = run(f"oph_aggregate cube={out};operation=max;").reply.document.output_cube
+    assert cube_array(backend, total).shape == () and cube_array(backend, total) == data.max()
     info, values = dims_of(
         run, run(f"oph_aggregate cube={pid};operation=avg;group_size=2;").reply.document.output_cube
     )

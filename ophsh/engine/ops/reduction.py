@@ -214,20 +214,63 @@ def aggregate(ctx: OpContext, p: Params) -> None:
     group = p.str("group_size")
     size = None if group in ("all", "") else _group_size(group)
     dims, rows_out = _grouped_rows(cube, size)
-    n_exp = len(explicit)
-    data = np.asarray(ctx.store.data(cube))
-    inner = data.shape[n_exp:]
-    grouped = data.reshape(rows_out, -1, *inner)
-    with np.errstate(all="ignore"):
-        result = reduce_last(np.moveaxis(grouped, 1, -1), operation, missing=missing)
-    shape = tuple(d.size for d in sorted(dims, key=lambda d: (not d.explicit, d.level)) if d.size)
+    staged = _stage_row_groups(ctx, cube, dims, rows_out, operation, missing)
     ctx.derive(
         cube,
         dims=dims,
-        data=np.asarray(result).astype(cube.dtype).reshape(shape),
+        staged=staged,
         objkey="aggregate",
         container=p.opt("container"),
         description=p.str("description"),
+    )
+
+
+def _stage_row_groups(
+    ctx: OpContext,
+    cube: Cube,
+    dims: list[Dim],
+    rows_out: int,
+    operation: str,
+    missing: float | None,
+) -> Staged:
+    """Stage the reduction of consecutive groups of rows into ``rows_out`` rows, in blocks:
+    of output rows while an explicit dimension is left, else of the first implicit one."""
+    n_exp = len(cube.explicit_dims)
+    data = ctx.store.data(cube)  # memory-mapped: blocks read only their part
+    inner = tuple(cube.shape[n_exp:])
+    rows = int(np.prod(cube.shape[:n_exp]))
+    size = rows // rows_out
+    live = sorted((d for d in dims if not d.collapsed), key=lambda d: (not d.explicit, d.level))
+    shape = tuple(d.size for d in live)
+    flat = data.reshape(rows, *inner)
+
+    def reduce_rows(block: np.ndarray) -> np.ndarray:
+        grouped = np.asarray(block).reshape(-1, size, *block.shape[1:])
+        with np.errstate(all="ignore"):
+            result = reduce_last(np.moveaxis(grouped, 1, -1), operation, missing=missing)
+        return result.astype(cube.dtype)
+
+    inner_elements = int(np.prod(inner)) if inner else 1
+    if live and live[0].explicit:
+        per_row = rows_out // shape[0]  # output rows under one value of the first axis
+        return ctx.stream(
+            shape,
+            cube.dtype,
+            lambda a, b: flat[a * per_row * size : b * per_row * size],
+            lambda block: reduce_rows(block).reshape(-1, *shape[1:]),
+            label="aggregate",
+            row_bytes=per_row * size * inner_elements * 16,
+        )
+    if not shape:
+        ctx.check_cancel()
+        return ctx.store.arrays.stage(reduce_rows(flat).reshape(()))
+    return ctx.stream(
+        shape,
+        cube.dtype,
+        lambda a, b: flat[:, a:b],
+        lambda block: reduce_rows(block)[0],
+        label="aggregate",
+        row_bytes=rows * (inner_elements // max(shape[0], 1)) * 16,
     )
 
 
