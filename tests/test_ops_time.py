@@ -387,3 +387,24 @@ def test_intercube2_gives_what_ophidia_gives_around_missing_values(run, backend,
         assert [t.message for t in doc.texts("intercube")] == [doc.output_cube]  # as Ophidia
         got = cube_array(backend, doc.output_cube)[0]
         assert np.allclose(got, expected, equal_nan=True), op
+
+
+def test_the_frequency_metadata_follows_the_reduction(run, data_dir):
+    """As Ophidia updates it: the level's long name, ALL once the time dimension is gone."""
+    make_climate(data_dir / "day.nc", years=1, grid=90, daily=True, calendar="noleap")
+    pid = run(
+        "oph_importnc src_path=day.nc;measure=tos;exp_dim=lat|lon;imp_dim=time;import_metadata=yes;"
+    ).reply.document.output_cube
+
+    def frequency(cube: str) -> list[str]:
+        doc = run(f"oph_metadata cube={cube};metadata_key=frequency;").reply.document
+        return [r[4] for r in doc.grid("metadata_list").rows if r[1] == ""]
+
+    assert frequency(pid) == ["day"]
+    monthly = run(f"oph_reduce2 cube={pid};operation=avg;concept_level=M;").reply.document
+    assert frequency(monthly.output_cube) == ["month"]
+    whole = run(f"oph_reduce2 cube={monthly.output_cube};operation=max;").reply.document
+    assert frequency(whole.output_cube) == ["ALL"]
+    by_lat = run(f"oph_aggregate2 cube={pid};operation=avg;dim=lat;").reply.document
+    assert frequency(by_lat.output_cube) == ["day"]  # not a time dimension
+    assert frequency(pid) == ["day"]  # the source keeps its own

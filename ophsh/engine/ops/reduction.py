@@ -16,7 +16,7 @@ from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import NETWORK_LIMIT, quantile_wires, reduce_last
 from ophsh.engine.model import Cube, Dim
-from ophsh.engine.ops.time_reduction import reduce_by_level
+from ophsh.engine.ops.time_reduction import mark_frequency, reduce_by_level
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -124,7 +124,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
             shape,
             "reduce2",
         )
-    ctx.derive(
+    made = ctx.derive(
         cube,
         dims=collapse(cube.dims, {dim.name}),
         staged=staged,
@@ -132,6 +132,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
         container=p.opt("container"),
         description=p.str("description"),
     )
+    mark_frequency(ctx, made, cube, [dim.name])
 
 
 def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
@@ -215,7 +216,7 @@ def aggregate(ctx: OpContext, p: Params) -> None:
     size = None if group in ("all", "") else _group_size(group)
     dims, rows_out = _grouped_rows(cube, size)
     staged = _stage_row_groups(ctx, cube, dims, rows_out, operation, missing)
-    ctx.derive(
+    made = ctx.derive(
         cube,
         dims=dims,
         staged=staged,
@@ -223,6 +224,8 @@ def aggregate(ctx: OpContext, p: Params) -> None:
         container=p.opt("container"),
         description=p.str("description"),
     )
+    before = {d.name for d in cube.dims if d.collapsed}
+    mark_frequency(ctx, made, cube, [d.name for d in dims if d.collapsed and d.name not in before])
 
 
 def _stage_row_groups(
@@ -344,7 +347,7 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
         shape,
         "aggregate2",
     )
-    ctx.derive(
+    made = ctx.derive(
         cube,
         dims=collapse(cube.dims, {dim.name}),
         staged=staged,
@@ -352,3 +355,4 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
         container=p.opt("container"),
         description=p.str("description"),
     )
+    mark_frequency(ctx, made, cube, [dim.name])

@@ -10,12 +10,13 @@ import numpy as np
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import reduce_last
+from ophsh.engine.metadata import MetadataSelection
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
-from ophsh.engine.time_groups import check_reduction, group_starts, group_values
+from ophsh.engine.time_groups import HIERARCHIES, check_reduction, group_starts, group_values
 from ophsh.errors import OperatorError
 
-__all__ = ["reduce_by_level", "reduce_groups", "stage_groups"]
+__all__ = ["mark_frequency", "reduce_by_level", "reduce_groups", "stage_groups"]
 
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
 
@@ -123,7 +124,7 @@ def reduce_by_level(
         d.with_(size=len(starts), values=values, concept_level=level) if d.name == dim.name else d
         for d in cube.dims
     ]
-    ctx.derive(
+    made = ctx.derive(
         cube,
         dims=dims,
         staged=staged,
@@ -131,3 +132,20 @@ def reduce_by_level(
         container=p.opt("container"),
         description=p.str("description"),
     )
+    mark_frequency(ctx, made, cube, [dim.name], level)
+
+
+def mark_frequency(
+    ctx: OpContext, made: Cube, source: Cube, names: list[str], level: str = "A"
+) -> None:
+    """After a time dimension among ``names`` was reduced to ``level``, the new cube's global
+    "frequency" metadata (when it has one) names that level, as Ophidia updates it: "month",
+    "year"..., "ALL" for a whole reduction."""
+    container = ctx.store.containers.by_id(source.container)
+    if not any(container.time_of(n) is not None for n in names):
+        return
+    value = dict((lv[0], lv[1]) for lv in HIERARCHIES["oph_time"]).get(level, "ALL")
+    chosen = MetadataSelection(keys=("frequency",))
+    for record in ctx.store.metadata.select(made.id, chosen):
+        if record.item.variable == "":
+            ctx.store.metadata.update(record.id, value, ctx.user)
