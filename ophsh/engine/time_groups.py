@@ -123,113 +123,70 @@ def _month_sizes(years: np.ndarray, months: np.ndarray, time: TimeInfo) -> np.nd
     return sizes
 
 
-def _cycle_break(prev, base, period, midnight, prev_start, base_start, first):
-    """A boundary test of one level: values in different units of the level (``prev``,
-    ``base``) split a group, unless with ``midnight`` the later one is exactly at the start of
-    the next unit; a value exactly at a unit's start closes the unit before it."""
-    closes = midnight & (prev == base) & prev_start
-    moved = (prev != base) & (~midnight | ((prev + 1) % period != base) | ~base_start)
-    return first | closes | moved
+# The boundary tests a reduction to a level runs: its own, then those of every coarser level
+# (a week test skips months and quarters).
+_CHAIN = "smvQh36dwMqy"
+
+
+def _cycle_break(unit: np.ndarray, period, start: np.ndarray, midnight: bool) -> np.ndarray:
+    """One level's test between each value and the next: different units (``unit``, counted
+    modulo ``period``) split them, unless with ``midnight`` the later value is exactly at the
+    start of the next unit; with ``midnight`` a value exactly at its unit's start closes the
+    unit before it."""
+    prev, base = unit[:-1], unit[1:]
+    if not midnight:
+        return prev != base
+    closes = (prev == base) & start[:-1]
+    moved = (prev != base) & (((prev + 1) % period != base) | ~start[1:])
+    return closes | moved
 
 
 def _breaks(dates: np.ndarray, time: TimeInfo, level: str, midnight: bool) -> np.ndarray:
     """True where a value starts a new group (the first one always does)."""
-    y, mo, d, h, mi, s = dates.T
-    n = len(dates)
-    p = slice(0, n - 1)
-    b = slice(1, n)
-    mid = np.full(n - 1, midnight)
-    first = np.zeros(n - 1, dtype=bool)
-    zero_s = s == 0
-    zero_ms = zero_s & (mi == 0)
-    zero_hms = zero_ms & (h == 0)
-    tests = {
-        "s": lambda: s[p] != s[b],
-        "m": lambda: _cycle_break(mi[p], mi[b], 60, mid, zero_s[p], zero_s[b], first),
-        "v": lambda: _cycle_break(
-            mi[p] // 5,
-            mi[b] // 5,
-            12,
-            mid,
-            zero_s[p] & (mi[p] % 5 == 0),
-            zero_s[b] & (mi[b] % 5 == 0),
-            first,
-        ),
-        "Q": lambda: _cycle_break(
-            mi[p] // 15,
-            mi[b] // 15,
-            4,
-            mid,
-            zero_s[p] & (mi[p] % 15 == 0),
-            zero_s[b] & (mi[b] % 15 == 0),
-            first,
-        ),
-        "h": lambda: _cycle_break(h[p], h[b], 24, mid, zero_ms[p], zero_ms[b], first),
-        "3": lambda: _cycle_break(
-            h[p] // 3,
-            h[b] // 3,
-            8,
-            mid,
-            zero_ms[p] & (h[p] % 3 == 0),
-            zero_ms[b] & (h[b] % 3 == 0),
-            first,
-        ),
-        "6": lambda: _cycle_break(
-            h[p] // 6,
-            h[b] // 6,
-            4,
-            mid,
-            zero_ms[p] & (h[p] % 6 == 0),
-            zero_ms[b] & (h[b] % 6 == 0),
-            first,
-        ),
-        "d": lambda: _cycle_break(
-            d[p], d[b], _month_sizes(y[p], mo[p], time), mid, zero_hms[p], zero_hms[b], first
-        ),
-        "w": lambda: _week_break(dates, mid, zero_hms, p, b, first),
-        "M": lambda: _cycle_break(
-            mo[p], mo[b], 12, mid, zero_hms[p] & (d[p] == 1), zero_hms[b] & (d[b] == 1), first
-        ),
-        "q": lambda: _cycle_break(
-            mo[p] // 3,
-            mo[b] // 3,
-            4,
-            mid,
-            zero_hms[p] & (d[p] == 1) & (mo[p] % 3 == 0),
-            zero_hms[b] & (d[b] == 1) & (mo[b] % 3 == 0),
-            first,
-        ),
-        "y": lambda: _year_break(y, mo, d, zero_hms, mid, p, b),
-    }
-    if level not in tests:
+    if level not in _CHAIN:
         raise OperatorError(f"concept_level={level} is not a level of oph_time")
-    chain = list(tests)[list(tests).index(level) :]
-    if level == "w":
-        chain = [c for c in chain if c not in ("M", "q")]
-    split = np.zeros(n - 1, dtype=bool)
-    for name in chain:
-        split |= tests[name]()
+    y, mo, d, h, mi, s = dates.T
+    at_minute = s == 0
+    at_hour = at_minute & (mi == 0)
+    at_day = at_hour & (h == 0)
+    at_month = at_day & (d == 1)
+    split = np.zeros(len(dates) - 1, dtype=bool)
+    for name in _CHAIN[_CHAIN.index(level) :]:
+        if name in "Mq" and level == "w":
+            continue
+        if name == "s":
+            split |= s[:-1] != s[1:]
+        elif name == "y":
+            split |= _year_break(y, at_month & (mo == 1), midnight)
+        elif name == "w":
+            week, weekday = _weeks(dates[:, :3])
+            split |= _cycle_break(week, 53, at_day & (weekday == 0), midnight)
+        elif name == "d":
+            sizes = _month_sizes(y[:-1], mo[:-1], time)
+            split |= _cycle_break(d, sizes, at_day, midnight)
+        else:
+            unit, period, start = {
+                "m": (mi, 60, at_minute),
+                "v": (mi // 5, 12, at_minute & (mi % 5 == 0)),
+                "Q": (mi // 15, 4, at_minute & (mi % 15 == 0)),
+                "h": (h, 24, at_hour),
+                "3": (h // 3, 8, at_hour & (h % 3 == 0)),
+                "6": (h // 6, 4, at_hour & (h % 6 == 0)),
+                "M": (mo, 12, at_month),
+                "q": (mo // 3, 4, at_month & (mo % 3 == 0)),
+            }[name]
+            split |= _cycle_break(unit, period, start, midnight)
     return np.concatenate([[True], split])
 
 
-def _week_break(dates, mid, zero_hms, p, b, first):
-    week, weekday = _weeks(dates[:, :3])
-    return _cycle_break(
-        week[p],
-        week[b],
-        53,
-        mid,
-        zero_hms[p] & (weekday[p] == 0),
-        zero_hms[b] & (weekday[b] == 0),
-        first,
-    )
-
-
-def _year_break(y, mo, d, zero_hms, mid, p, b):
-    """Years are not a cycle: the next year must follow directly."""
-    new_year = zero_hms & (d == 1) & (mo == 1)
-    closes = mid & (y[p] == y[b]) & new_year[p]
-    moved = (y[p] != y[b]) & (~mid | (y[p] + 1 != y[b]) | ~new_year[b])
+def _year_break(y: np.ndarray, new_year: np.ndarray, midnight: bool) -> np.ndarray:
+    """Years are not a cycle: a value at a year's start joins the year before only when that
+    year directly precedes it."""
+    prev, base = y[:-1], y[1:]
+    if not midnight:
+        return prev != base
+    closes = (prev == base) & new_year[:-1]
+    moved = (prev != base) & ((prev + 1 != base) | ~new_year[1:])
     return closes | moved
 
 
