@@ -97,15 +97,13 @@ def _dates(values: np.ndarray, time: TimeInfo) -> np.ndarray:
 def _weeks(ymd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Week of the year (Monday first) and weekday (Monday = 0) of each (year, month, day)
     read as a Gregorian date; days a calendar has and Gregorian lacks (Feb 30) roll over."""
-    week = np.empty(len(ymd), dtype=np.int64)
-    weekday = np.empty(len(ymd), dtype=np.int64)
-    for k, (y, m, d) in enumerate(ymd):
-        day = np.datetime64(f"{int(y):04d}-{int(m):02d}-01") + np.timedelta64(int(d) - 1, "D")
-        jan1 = np.datetime64(f"{int(y):04d}-01-01")
-        yday = int((day - jan1).astype(np.int64))
-        weekday[k] = (int(day.astype("datetime64[D]").astype(np.int64)) + 3) % 7
-        week[k] = (yday + (weekday[k] - yday % 7) % 7) // 7
-    return week, weekday
+    y, m, d = ymd.T
+    months = (y - 1970) * 12 + (m - 1)
+    day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + (d - 1)
+    jan1 = ((y - 1970) * 12).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    yday = day - jan1
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+    return (yday + (weekday - yday % 7) % 7) // 7, weekday
 
 
 def _month_sizes(years: np.ndarray, months: np.ndarray, time: TimeInfo) -> np.ndarray:
