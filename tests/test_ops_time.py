@@ -408,3 +408,25 @@ def test_the_frequency_metadata_follows_the_reduction(run, data_dir):
     by_lat = run(f"oph_aggregate2 cube={pid};operation=avg;dim=lat;").reply.document
     assert frequency(by_lat.output_cube) == ["day"]  # not a time dimension
     assert frequency(pid) == ["day"]  # the source keeps its own
+
+
+def test_quantiles_and_arg_max_per_day_match_numpy(run, backend, data_dir):
+    """Hourly values, odd sizes (5 x 3 cells, 100 hours): medians and the hour of the maximum
+    of each day, the last day short."""
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(5, 3, 100))
+    with netCDF4.Dataset(data_dir / "hours.nc", "w") as ds:
+        for name, size in (("a", 5), ("b", 3), ("time", 100)):
+            ds.createDimension(name, size)
+        t = ds.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "hours since 2001-03-01 00:30:00", "proleptic_gregorian"
+        t[:] = np.arange(100.0)
+        ds.createVariable("v", "f8", ("a", "b", "time"))[:] = values
+    pid = run("oph_importnc src_path=hours.nc;measure=v;").reply.document.output_cube
+    days = [values[..., k : k + 24] for k in range(0, 100, 24)]
+    median = run(f"oph_reduce2 cube={pid};operation=quantile;order=0.5;concept_level=d;")
+    got = cube_array(backend, median.reply.document.output_cube)
+    assert np.allclose(got, np.stack([np.median(day, axis=-1) for day in days], axis=-1))
+    peak = run(f"oph_reduce2 cube={pid};operation=arg_max;concept_level=d;")
+    got = cube_array(backend, peak.reply.document.output_cube)
+    assert np.array_equal(got, np.stack([day.argmax(axis=-1) + 1 for day in days], axis=-1))

@@ -19,6 +19,7 @@ from ophsh.errors import OperatorError
 __all__ = ["mark_frequency", "reduce_by_level", "reduce_groups", "stage_groups"]
 
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
+_AT_ONCE = frozenset({"count", "sum", "avg", "max", "min"})
 
 
 def reduce_groups(
@@ -30,6 +31,8 @@ def reduce_groups(
     missing: float | None,
 ) -> np.ndarray:
     """Reduce consecutive slices of the last axis of ``block`` (float64 result)."""
+    if operation in _AT_ONCE:
+        return _reduce_at(block, starts, operation, missing)
     stops = np.append(starts[1:], block.shape[-1])
     parts = []
     for a, b in zip(starts, stops, strict=True):
@@ -39,6 +42,28 @@ def reduce_groups(
             part = np.where(empty, np.nan, part)
         parts.append(part)
     return np.stack(parts, axis=-1)
+
+
+def _reduce_at(
+    block: np.ndarray, starts: np.ndarray, operation: str, missing: float | None
+) -> np.ndarray:
+    """count, sum, avg, max and min of every group in one pass (NaN and ``missing`` left out;
+    a group with no value left gives NaN, its count 0)."""
+    data = np.asarray(block, dtype=np.float64)
+    valid = ~np.isnan(data)
+    if missing is not None:
+        valid &= data != missing
+    count = np.add.reduceat(valid, starts, axis=-1).astype(np.float64)
+    if operation == "count":
+        return count
+    if operation in ("max", "min"):
+        fill, ufunc = (-np.inf, np.maximum) if operation == "max" else (np.inf, np.minimum)
+        result = ufunc.reduceat(np.where(valid, data, fill), starts, axis=-1)
+    else:
+        result = np.add.reduceat(np.where(valid, data, 0.0), starts, axis=-1)
+        if operation == "avg":
+            return result / count
+    return np.where(count == 0, np.nan, result)
 
 
 def stage_groups(
