@@ -275,6 +275,7 @@ def test_time_reductions_give_the_same_values_in_small_blocks(shell, run, backen
     lines = (
         f"oph_aggregate2 cube={explicit};operation=avg;dim=time;concept_level=M;",
         f"oph_reduce2 cube={implicit};operation=avg;concept_level=M;",
+        f"oph_aggregate2 cube={explicit};operation=max;dim=time;",
     )
     whole = [cube_array(backend, run(line).reply.document.output_cube) for line in lines]
     shell.backend.service.settings = Settings(memory_bytes=1024, threads=2)
@@ -282,6 +283,10 @@ def test_time_reductions_give_the_same_values_in_small_blocks(shell, run, backen
     for a, b in zip(whole, small, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
     assert np.allclose(whole[0], np.moveaxis(whole[1], -1, 0), equal_nan=True)
+    data = cube_array(backend, explicit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # land: no value at all
+        assert np.array_equal(whole[2], np.nanmax(data, axis=0), equal_nan=True)
 
 
 # Six-hourly values 0..1599 from 1850-01-01 00:00 (standard calendar), reduced with sum by

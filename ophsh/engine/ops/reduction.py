@@ -339,14 +339,25 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
         return
     axis = cube.axis(dim.name)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
-    staged = reduce_axes(
-        ctx,
-        cube,
-        [axis],
-        lambda block: reduce_last(block, operation, missing=missing),
-        shape,
-        "aggregate2",
-    )
+    if axis == 0 and shape:  # blocks along the next axis, read from the mapped array
+        data = ctx.store.data(cube)
+        staged = ctx.stream(
+            shape,
+            cube.dtype,
+            lambda a, b: data[:, a:b],
+            lambda block: _across_first(block, operation, missing, cube.dtype),
+            label="aggregate2",
+            row_bytes=cube.elements // shape[0] * 16,
+        )
+    else:
+        staged = reduce_axes(
+            ctx,
+            cube,
+            [axis],
+            lambda block: reduce_last(block, operation, missing=missing),
+            shape,
+            "aggregate2",
+        )
     made = ctx.derive(
         cube,
         dims=collapse(cube.dims, {dim.name}),
@@ -356,3 +367,12 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
         description=p.str("description"),
     )
     mark_frequency(ctx, made, cube, [dim.name])
+
+
+def _across_first(
+    block: np.ndarray, operation: str, missing: float | None, dtype: np.dtype
+) -> np.ndarray:
+    """``block`` reduced along its first axis."""
+    with np.errstate(all="ignore"):
+        result = reduce_last(np.moveaxis(np.asarray(block), 0, -1), operation, missing=missing)
+    return result.astype(dtype)
