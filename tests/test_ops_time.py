@@ -435,3 +435,17 @@ def test_quantiles_and_arg_max_per_day_match_numpy(run, backend, data_dir):
     peak = run(f"oph_reduce2 cube={pid};operation=arg_max;concept_level=d;")
     got = cube_array(backend, peak.reply.document.output_cube)
     assert np.array_equal(got, np.stack([day.argmax(axis=-1) + 1 for day in days], axis=-1))
+
+
+def test_aggregate2_on_an_inner_explicit_time_dimension(run, backend, data_dir):
+    path = make_climate(data_dir / "day.nc", years=1, grid=30, daily=True, calendar="noleap")
+    pid = run(
+        "oph_importnc2 src_path=day.nc;measure=tos;exp_dim=lat|time;imp_dim=lon;"
+    ).reply.document.output_cube
+    out = run(f"oph_aggregate2 cube={pid};operation=sum;dim=time;concept_level=M;")
+    got = cube_array(backend, out.reply.document.output_cube)
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    monthly = ds.tos.resample(time="MS")
+    expected = monthly.sum().where(monthly.count() > 0).transpose("lat", "time", "lon").values
+    assert got.shape == expected.shape == (6, 12, 12)
+    assert np.allclose(got, expected, rtol=1e-5, equal_nan=True)
