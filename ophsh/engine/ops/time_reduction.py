@@ -1,7 +1,7 @@
-"""oph_reduce2 to a concept level of the oph_time hierarchy: daily values to monthly means,
-hours to days, months to years... groups follow the cube's calendar (see
-:mod:`ophsh.engine.time_groups`); the reduced dimension keeps one value per group and takes the
-new concept level."""
+"""Reducing a time dimension to a concept level of the oph_time hierarchy (oph_reduce2 on an
+implicit one, oph_aggregate2 on an explicit one): daily values to monthly means, hours to days,
+months to years... Groups follow the cube's calendar (see :mod:`ophsh.engine.time_groups`); the
+reduced dimension keeps one value per group and takes the new concept level."""
 
 from __future__ import annotations
 
