@@ -6,6 +6,9 @@ grid of --grid degrees; land cells hold the _FillValue (1e20). Values are a smoo
 latitude, season and a seeded noise, so tests can generate the same file every time.
 
     python scripts/make_climate.py tos.nc --years 2 --grid 10 --format NETCDF3_CLASSIC
+
+With --daily the steps are days (at noon) of --calendar instead, and a few ocean cells are
+missing on random days, so reductions meet partly missing groups.
 """
 
 from __future__ import annotations
@@ -35,35 +38,45 @@ def make_climate(
     fmt: str = "NETCDF4",
     seed: int = 0,
     start_year: int = 0,
+    daily: bool = False,
+    calendar: str = "360_day",
 ) -> Path:
     """Write the file and return its path; ``start_year`` shifts the first month (years after
-    1850), so several files can form a series."""
+    1850), so several files can form a series. ``daily`` writes days of ``calendar``."""
     import netCDF4
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lat = np.arange(-90 + grid / 2, 90, grid, dtype=np.float32)
     lon = np.arange(grid / 2, 360, grid, dtype=np.float32)
-    months = 12 * years
-    time = (start_year * 360 + 15 + 30 * np.arange(months)).astype(np.float64)
-    season = np.cos(2 * np.pi * (np.arange(months) % 12) / 12)[:, None, None]
+    if daily:
+        time, phase = _days(years, start_year, calendar)
+    else:
+        calendar = "360_day"
+        time = (start_year * 360 + 15 + 30 * np.arange(12 * years)).astype(np.float64)
+        phase = (np.arange(12 * years) % 12) / 12
+    steps = len(time)
+    season = np.cos(2 * np.pi * phase)[:, None, None]
     base = 28 * np.cos(np.deg2rad(lat))[None, :, None] - 2
     rng = np.random.default_rng(seed)
-    tos = base + 3 * season * np.sign(lat)[None, :, None] + rng.normal(0, 0.3, (months, 1, 1))
-    tos = np.broadcast_to(tos, (months, len(lat), len(lon))).astype(np.float32)
+    tos = base + 3 * season * np.sign(lat)[None, :, None] + rng.normal(0, 0.3, (steps, 1, 1))
+    tos = np.broadcast_to(tos, (steps, len(lat), len(lon))).astype(np.float32)
     tos = np.where(land(lat, lon)[None], FILL, tos).astype(np.float32)
+    if daily:
+        gaps = rng.random(tos.shape) < 0.05
+        tos = np.where(gaps, FILL, tos + rng.normal(0, 0.5, tos.shape)).astype(np.float32)
     with netCDF4.Dataset(out, "w", format=fmt) as ds:
         ds.Conventions = "CF-1.7"
         ds.title = "Synthetic sea surface temperature"
         ds.institution = "ophsh tests"
         ds.source = "scripts/make_climate.py"
-        ds.frequency = "mon"
+        ds.frequency = "day" if daily else "mon"
         ds.createDimension("time", None)
         ds.createDimension("lat", len(lat))
         ds.createDimension("lon", len(lon))
         t = ds.createVariable("time", "f8", ("time",))
         t.units = "days since 1850-01-01 00:00:00"
-        t.calendar = "360_day"
+        t.calendar = calendar
         t.axis = "T"
         t.standard_name = "time"
         t.long_name = "time"
@@ -86,6 +99,21 @@ def make_climate(
     return out
 
 
+def _days(years: int, start_year: int, calendar: str) -> tuple[np.ndarray, np.ndarray]:
+    """Noon of every day of the years (days since 1850-01-01) and each day's fraction of its
+    year."""
+    import cftime
+
+    units = "days since 1850-01-01 00:00:00"
+    first, last = (
+        cftime.date2num(cftime.datetime(1850 + y, 1, 1, calendar=calendar), units, calendar)
+        for y in (start_year, start_year + years)
+    )
+    time = np.arange(first, last, dtype=np.float64) + 0.5
+    year_length = (last - first) / years
+    return time, ((time - first) % year_length) / year_length
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the NetCDF file to write")
@@ -94,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=FORMATS, default="NETCDF4", help="file format")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (0)")
     parser.add_argument("--start-year", type=int, default=0, help="years after 1850 (0)")
+    parser.add_argument("--daily", action="store_true", help="daily steps instead of monthly")
+    parser.add_argument("--calendar", default="360_day", help="calendar of --daily (360_day)")
     args = parser.parse_args(argv)
     path = make_climate(
         args.out,
@@ -102,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         fmt=args.format,
         seed=args.seed,
         start_year=args.start_year,
+        daily=args.daily,
+        calendar=args.calendar,
     )
     print(path)
     return 0

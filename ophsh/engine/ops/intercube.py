@@ -1,4 +1,4 @@
-"""oph_intercube: two cubes combined value by value.
+"""oph_intercube: two cubes combined value by value; oph_intercube2: any number of cubes.
 
 Both cubes must have the same shape (the error names the dimension that differs) and measure
 type. Beyond Ophidia, a cube2 holding a single value (e.g. a mean made by oph_aggregate) is
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.kernels import reduce_last
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.merge import same_shape
 from ophsh.engine.ops.reduction import collapse
@@ -18,7 +19,7 @@ from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 from ophsh.syntax import split_values
 
-__all__ = ["OPERATIONS", "correlation", "intercube"]
+__all__ = ["OPERATIONS", "correlation", "intercube", "intercube2"]
 
 
 def _mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -157,3 +158,63 @@ def _correlation(ctx: OpContext, p: Params, first: Cube, second: Cube) -> None:
         measure=p.opt("measure"),
         parents=[first, second],
     )
+
+
+def _product(block: np.ndarray, missing: float | None) -> np.ndarray:
+    valid = ~np.isnan(block) if block.dtype.kind == "f" else np.ones(block.shape, bool)
+    if missing is not None:
+        valid &= block != missing
+    result = np.where(valid, block.astype(np.float64), 1.0).prod(axis=-1)
+    return np.where(valid.any(axis=-1), result, np.nan)
+
+
+def intercube2(ctx: OpContext, p: Params) -> None:
+    """Combine N cubes of one shape value by value: avg, sum, mul, max, min, or arg_max /
+    arg_min (the 1-based position of the cube that holds the extreme). Missing values (NaN,
+    missingvalue=) are left out, as reductions do."""
+    pids = split_values(p.str("cubes")) if p.opt("cubes") else []
+    if not pids:
+        raise ValidationError("oph_intercube2 needs cubes=first|second|...", param="cubes")
+    cubes = [ctx.cube(pid) for pid in pids]
+    first = cubes[0]
+    for other in cubes[1:]:
+        if other.measure_type != first.measure_type:
+            raise OperatorError(
+                f"{first.pid} holds {first.measure_type} values and {other.pid} "
+                f"{other.measure_type}"
+            )
+        same_shape(first, other)
+    operation = p.str("operation")
+    missing = p.real("missingvalue") if p.opt("missingvalue") else None
+    out_dtype = first.dtype
+
+    def combine(blocks: list[np.ndarray]) -> np.ndarray:
+        stacked = np.stack([np.asarray(b) for b in blocks], axis=-1)
+        with np.errstate(all="ignore"):
+            if operation == "mul":
+                result = _product(stacked, missing)
+            else:
+                result = reduce_last(stacked, operation, missing=missing)
+        return result.astype(out_dtype)
+
+    common = dict(
+        objkey="intercube",  # Ophidia 1.9 answers with the objkey of oph_intercube
+        container=p.opt("container"),
+        description=p.str("description"),
+        measure=p.opt("measure"),
+        parents=cubes,
+    )
+    if first.shape:
+        rows = first.shape[0]
+        staged = ctx.stream(
+            first.shape,
+            out_dtype,
+            lambda a, b: [ctx.store.rows(c, a, b) for c in cubes],
+            combine,
+            label="intercube2",
+            row_bytes=max(1, first.elements // rows) * (len(cubes) + 1) * 8,
+        )
+        ctx.derive(first, dims=first.dims, staged=staged, **common)
+    else:
+        data = combine([ctx.store.data(c) for c in cubes])
+        ctx.derive(first, dims=first.dims, data=data, **common)

@@ -16,10 +16,11 @@ from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import NETWORK_LIMIT, quantile_wires, reduce_last
 from ophsh.engine.model import Cube, Dim
+from ophsh.engine.ops.time_reduction import mark_frequency, reduce_by_level
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["aggregate", "collapse", "reduce", "reduce2", "reduce_axes"]
+__all__ = ["aggregate", "aggregate2", "collapse", "reduce", "reduce2", "reduce_axes"]
 
 # Values per frame a selection network handles at once: small enough for the CPU caches.
 WIRE_ELEMENTS = 1 << 15
@@ -99,13 +100,11 @@ def reduce2(ctx: OpContext, p: Params) -> None:
                 hint="use oph_aggregate for explicit dimensions, or oph_permute/oph_rollup",
             )
     level = p.str("concept_level")
-    if level not in ("A", "all"):
-        raise OperatorError(
-            f"concept_level={level} needs a dimension hierarchy; the embedded store reduces a "
-            "whole dimension (concept_level=A)"
-        )
-    axis = cube.axis(dim.name)
     operation, order, missing = p.str("operation"), _order(p), _missing(p)
+    if level not in ("A", "all"):
+        reduce_by_level(ctx, p, cube, dim, level, order=order, missing=missing)
+        return
+    axis = cube.axis(dim.name)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
     files = ctx.store.arrays
     if (
@@ -125,7 +124,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
             shape,
             "reduce2",
         )
-    ctx.derive(
+    made = ctx.derive(
         cube,
         dims=collapse(cube.dims, {dim.name}),
         staged=staged,
@@ -133,6 +132,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
         container=p.opt("container"),
         description=p.str("description"),
     )
+    mark_frequency(ctx, made, cube, [dim.name])
 
 
 def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
@@ -205,25 +205,174 @@ def _group_size(text: str) -> int:
 
 
 def aggregate(ctx: OpContext, p: Params) -> None:
-    """Reduce across rows: every explicit dimension collapses into one row."""
+    """Reduce across rows: all of them into one (group_size=all), or every k consecutive rows
+    into one, as Ophidia counts rows (the innermost explicit dimension fastest)."""
     cube = ctx.cube(p.str("cube"))
-    if p.str("group_size") not in ("all", ""):
-        raise OperatorError("the embedded store aggregates all rows at once (group_size=all)")
     explicit = cube.explicit_dims
     if not explicit:
         raise OperatorError(f"{cube.pid} has no explicit dimension left to aggregate")
     operation, missing = p.str("operation"), _missing(p)
-    n_exp = len(explicit)
-    data = np.asarray(ctx.store.data(cube))
-    inner = data.shape[n_exp:]
-    flat = data.reshape(-1, *inner) if inner else data.reshape(-1)
-    with np.errstate(all="ignore"):
-        result = reduce_last(np.moveaxis(flat, 0, -1), operation, missing=missing)
-    ctx.derive(
+    group = p.str("group_size")
+    size = None if group in ("all", "") else _group_size(group)
+    dims, rows_out = _grouped_rows(cube, size)
+    staged = _stage_row_groups(ctx, cube, dims, rows_out, operation, missing)
+    made = ctx.derive(
         cube,
-        dims=collapse(cube.dims, {d.name for d in explicit}),
-        data=np.asarray(result).astype(cube.dtype),
+        dims=dims,
+        staged=staged,
         objkey="aggregate",
         container=p.opt("container"),
         description=p.str("description"),
     )
+    before = {d.name for d in cube.dims if d.collapsed}
+    mark_frequency(ctx, made, cube, [d.name for d in dims if d.collapsed and d.name not in before])
+
+
+def _stage_row_groups(
+    ctx: OpContext,
+    cube: Cube,
+    dims: list[Dim],
+    rows_out: int,
+    operation: str,
+    missing: float | None,
+) -> Staged:
+    """Stage the reduction of consecutive groups of rows into ``rows_out`` rows, in blocks:
+    of output rows while an explicit dimension is left, else of the first implicit one."""
+    n_exp = len(cube.explicit_dims)
+    data = ctx.store.data(cube)  # memory-mapped: blocks read only their part
+    inner = tuple(cube.shape[n_exp:])
+    rows = int(np.prod(cube.shape[:n_exp]))
+    size = rows // rows_out
+    live = sorted((d for d in dims if not d.collapsed), key=lambda d: (not d.explicit, d.level))
+    shape = tuple(d.size for d in live)
+    flat = data.reshape(rows, *inner)
+
+    def reduce_rows(block: np.ndarray) -> np.ndarray:
+        grouped = np.asarray(block).reshape(-1, size, *block.shape[1:])
+        with np.errstate(all="ignore"):
+            result = reduce_last(np.moveaxis(grouped, 1, -1), operation, missing=missing)
+        return result.astype(cube.dtype)
+
+    inner_elements = int(np.prod(inner)) if inner else 1
+    if live and live[0].explicit:
+        per_row = rows_out // shape[0]  # output rows under one value of the first axis
+        return ctx.stream(
+            shape,
+            cube.dtype,
+            lambda a, b: flat[a * per_row * size : b * per_row * size],
+            lambda block: reduce_rows(block).reshape(-1, *shape[1:]),
+            label="aggregate",
+            row_bytes=per_row * size * inner_elements * 16,
+        )
+    if not shape:
+        ctx.check_cancel()
+        return ctx.store.arrays.stage(reduce_rows(flat).reshape(()))
+    return ctx.stream(
+        shape,
+        cube.dtype,
+        lambda a, b: flat[:, a:b],
+        lambda block: reduce_rows(block)[0],
+        label="aggregate",
+        row_bytes=rows * (inner_elements // max(shape[0], 1)) * 16,
+    )
+
+
+def _grouped_rows(cube: Cube, size: int | None) -> tuple[list[Dim], int]:
+    """The dimensions after groups of ``size`` rows (None: all) become one, and the number of
+    rows left. Inner explicit dimensions that a group covers collapse; the one it splits keeps
+    a 1-based index as values."""
+    explicit = cube.explicit_dims
+    rows = int(np.prod([d.size for d in explicit]))
+    size = rows if size is None else size
+    if size > rows or rows % size:
+        raise OperatorError(f"group_size={size} does not divide the {rows} rows of {cube.pid}")
+    changed: dict[str, Dim] = {}
+    residual = size
+    for d in reversed(explicit):
+        if residual == 1:
+            break
+        if d.size <= residual:
+            if residual % d.size:
+                raise OperatorError(
+                    f"group_size={size} does not fit dimension {d.name} (size {d.size})"
+                )
+            residual //= d.size
+            changed[d.name] = d.with_(size=0, collapsed=True)
+        else:
+            if d.size % residual:
+                raise OperatorError(
+                    f"group_size={size} does not fit dimension {d.name} (size {d.size})"
+                )
+            left = d.size // residual
+            changed[d.name] = d.with_(
+                size=left,
+                type="long",
+                values=np.arange(1, left + 1, dtype=np.int64),
+                concept_level="-",
+            )
+            residual = 1
+    return [changed.get(d.name, d) for d in cube.dims], rows // size
+
+
+def aggregate2(ctx: OpContext, p: Params) -> None:
+    """Reduce one explicit dimension (default: the innermost): all of it (concept_level=A) or
+    its time periods (a coarser level of oph_time), like oph_reduce2 does for implicit ones."""
+    cube = ctx.cube(p.str("cube"))
+    name = p.opt("dim")
+    if name is None:
+        if not cube.explicit_dims:
+            raise OperatorError(f"{cube.pid} has no explicit dimension left to aggregate")
+        dim = cube.explicit_dims[-1]
+    else:
+        dim = cube.dim(name)
+        if dim.collapsed:
+            raise OperatorError(f"dimension '{name}' of {cube.pid} is already reduced")
+        if not dim.explicit:
+            raise OperatorError(
+                f"'{name}' is an implicit dimension; oph_aggregate2 reduces explicit ones",
+                hint="use oph_reduce2 for implicit dimensions",
+            )
+    operation, missing = p.str("operation"), _missing(p)
+    level = p.str("concept_level")
+    if level not in ("A", "all"):
+        reduce_by_level(ctx, p, cube, dim, level, order=2.0, missing=missing, objkey="aggregate2")
+        return
+    axis = cube.axis(dim.name)
+    shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
+    if axis == 0 and shape:  # blocks along the next axis, read from the mapped array
+        data = ctx.store.data(cube)
+        staged = ctx.stream(
+            shape,
+            cube.dtype,
+            lambda a, b: data[:, a:b],
+            lambda block: _across_first(block, operation, missing, cube.dtype),
+            label="aggregate2",
+            row_bytes=cube.elements // shape[0] * 16,
+        )
+    else:
+        staged = reduce_axes(
+            ctx,
+            cube,
+            [axis],
+            lambda block: reduce_last(block, operation, missing=missing),
+            shape,
+            "aggregate2",
+        )
+    made = ctx.derive(
+        cube,
+        dims=collapse(cube.dims, {dim.name}),
+        staged=staged,
+        objkey="aggregate2",
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+    mark_frequency(ctx, made, cube, [dim.name])
+
+
+def _across_first(
+    block: np.ndarray, operation: str, missing: float | None, dtype: np.dtype
+) -> np.ndarray:
+    """``block`` reduced along its first axis."""
+    with np.errstate(all="ignore"):
+        result = reduce_last(np.moveaxis(np.asarray(block), 0, -1), operation, missing=missing)
+    return result.astype(dtype)
