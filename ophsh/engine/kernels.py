@@ -227,6 +227,7 @@ def reduce_last(
             if mask is not None:
                 dev = np.where(mask, dev, 0.0)
             var = (dev * dev).sum(axis=-1) / np.maximum(count - 1, 1)
+            var = np.where(empty, np.nan, var)  # no valid value: no variance, as for the mean
             return np.sqrt(var) if operation == "std" else var
         centred = operation in ("cmoment", "acmoment")
         base = zeroed - mean[..., None] if centred else zeroed

@@ -70,6 +70,7 @@ def intercube(ctx: OpContext, p: Params) -> None:
     func = OPERATIONS[operation]
     out_dtype = first.dtype
     missing = p.real("missingvalue") if p.opt("missingvalue") else None
+    kept = _exact_storage(first, second, operation, missing) or out_dtype
     zeros: list[int] = []  # one count per block (blocks run on several threads)
     factor = np.asarray(ctx.store.data(second), dtype=out_dtype).reshape(()) if scalar else None
 
@@ -85,13 +86,13 @@ def intercube(ctx: OpContext, p: Params) -> None:
                 result = np.where(zero, np.nan if out_dtype.kind == "f" else 0, result)
         if missing is not None:
             result = np.where((a == missing) | (b == missing), missing, result)
-        return result.astype(out_dtype)
+        return result.astype(kept)
 
     if first.shape:
         rows = first.shape[0]
         staged = ctx.stream(
             first.shape,
-            out_dtype,
+            kept,
             lambda a, b: (
                 ctx.store.rows(first, a, b),
                 None if scalar else ctx.store.rows(second, a, b),
@@ -130,6 +131,18 @@ def intercube(ctx: OpContext, p: Params) -> None:
             f"division by zero at {sum(zeros)} value(s) of {second.pid}; they are "
             f"{'NaN' if out_dtype.kind == 'f' else '0'} in {cube.pid}",
         )
+
+
+def _exact_storage(
+    first: Cube, second: Cube, operation: str, missing: float | None
+) -> np.dtype | None:
+    """A narrower type that holds every result exactly: sums and differences of frames of 16
+    bits or less fit 32-bit integers (the measure type stays what it is). None otherwise."""
+    stored = [np.dtype(first.storage), np.dtype(second.storage)]
+    small_integers = all(d.kind in "iu" and d.itemsize <= 2 for d in stored)
+    if operation in ("sum", "sub") and small_integers and missing is None:
+        return np.dtype(np.int32)
+    return None
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -139,11 +139,16 @@ def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: f
     """A quantile across the frames of a stack, read straight from each frame's file."""
     row_size = max(1, int(np.prod(shape[1:])))
     count = ctx.store.arrays.member_count(cube.data_file)
+    # A quantile that falls on one value (an odd count's median) is one of the frames' numbers:
+    # it is kept in their type (e.g. 16 bits, not 64), exactly; the measure type is unchanged.
+    stored = np.dtype(cube.storage)
+    exact = stored.kind in "iu" and float((count - 1) * order).is_integer()
+    dtype = stored if exact else cube.dtype
     return ctx.stream(
         shape,
-        cube.dtype,
+        dtype,
         lambda a, b: ctx.store.arrays.member_rows(cube.data_file, a, b),
-        lambda wires: quantile_wires(wires, order).astype(cube.dtype),
+        lambda wires: quantile_wires(wires, order).astype(dtype),
         label="reduce2",
         row_bytes=row_size * 8 * count,
         rows_per_block=max(1, WIRE_ELEMENTS // row_size),
