@@ -120,21 +120,29 @@ OTHER_OPHSH: dict[str, str] = {}
 
 
 def command(name: str, raw: Path, out: Path) -> list[str]:
-    """The process that runs one pipeline: ophsh itself, or this script for the others."""
+    """The process that runs one pipeline: ophsh itself, or this script for the others.
+
+    ``-P`` keeps the working directory off the module path, so that another installation runs
+    its own ophsh, with the calibrate.oph of its own checkout when it has one (a venv inside it).
+    """
     if name == "ophsh" or name in OTHER_OPHSH:  # calibrate.oph on a fresh store, from the CLI
-        store = out / "store"
+        python = OTHER_OPHSH.get(name, sys.executable)
+        own = Path(python).absolute().parents[2] / "scripts" / "calibrate.oph"
+        script = own if name in OTHER_OPHSH and own.exists() else SCRIPTS / "calibrate.oph"
+        store = str(out / "store")
         return [
-            OTHER_OPHSH.get(name, sys.executable),
+            python,
+            "-P",
             "-m",
             "ophsh",
             "-q",
             "--store",
-            str(store),
-            str(SCRIPTS / "calibrate.oph"),
+            store,
+            str(script),
             str(raw),
             str(out),
         ]
-    return [sys.executable, __file__, "--run", name, str(raw), str(out)]
+    return [sys.executable, "-P", __file__, "--run", name, str(raw), str(out)]
 
 
 def measure(name: str, raw: Path, out: Path) -> Run:

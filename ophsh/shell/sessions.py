@@ -34,7 +34,11 @@ def resume(shell: Shell, rest: str) -> Outcome:
     notes = []
     if session:
         _switch(shell, session)
-        notes.append(f"now in session {session} (folder /, no current cube)")
+        cube = shell.state.get("OPH_DATACUBE") or "none"
+        notes.append(
+            f"now in session {session} (folder {shell.state.get('OPH_CWD') or '/'}, "
+            f"current cube {cube})"
+        )
     lines = _listing(shell, count, verbose) if count > 0 else []
     outcome = Outcome(request=f"resume {rest}".strip(), text="\n".join(lines))
     outcome.notes = notes
@@ -45,9 +49,13 @@ def _switch(shell: Shell, session: str) -> None:
     checked = shell.run_operator(f"oph_resume session={session};save=yes;id=0;")
     if not checked.ok:
         raise NotFoundError(f"cannot resume session {session}: {checked.message}")
-    shell.state.set("OPH_SESSION_ID", session)
-    shell.state.set("OPH_CWD", "/")
-    shell.state.variables.pop("OPH_DATACUBE", None)
+    start = shell.backend.start()  # the server now resumes that session: its folder and cube
+    if start.session.rstrip("/") == session.rstrip("/"):
+        shell.state.resume(start)
+    else:
+        shell.state.set("OPH_SESSION_ID", session)
+        shell.state.set("OPH_CWD", "/")
+        shell.state.variables.pop("OPH_DATACUBE", None)
 
 
 def _listing(shell: Shell, count: int, verbose: bool) -> list[str]:

@@ -234,14 +234,26 @@ def permute(ctx: OpContext, p: Params) -> None:
     new_level = {d.name: level for d, level in zip(implicit, levels, strict=True)}
     n_exp = len(cube.explicit_dims)
     order = sorted(range(len(implicit)), key=lambda i: levels[i])
-    data = np.transpose(
-        np.asarray(ctx.store.data(cube)), [*range(n_exp), *(n_exp + i for i in order)]
-    )
+    axes = [*range(n_exp), *(n_exp + i for i in order)]
     dims = [d.with_(level=new_level[d.name]) if d.name in new_level else d for d in cube.dims]
+    if n_exp:  # the rows stay where they are: each block's arrays are reordered
+        stored = np.dtype(cube.storage)
+        staged = ctx.stream(
+            tuple(cube.shape[a] for a in axes),
+            stored,
+            lambda a, b: ctx.store.rows(cube, a, b),
+            lambda block: np.ascontiguousarray(np.transpose(block, axes)),
+            label="permute",
+            row_bytes=max(1, cube.elements // cube.shape[0]) * stored.itemsize,
+        )
+        data = None
+    else:  # one row holds everything
+        staged, data = None, np.ascontiguousarray(np.transpose(ctx.store.data(cube), axes))
     ctx.derive(
         cube,
         dims=dims,
-        data=np.ascontiguousarray(data),
+        data=data,
+        staged=staged,
         objkey="permute",
         container=p.opt("container"),
         description=p.str("description"),

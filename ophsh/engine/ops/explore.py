@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 
+from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim, TimeInfo, dtype_of
 from ophsh.engine.ops.netcdf_file import time_bounds, time_strings
@@ -129,14 +130,43 @@ def subset(ctx: OpContext, p: Params) -> None:
     """A new cube holding the chosen index or coordinate ranges."""
     cube = ctx.cube(p.str("cube"))
     chosen = select(cube, p, _times(ctx, cube, p))
+    dims = _subset_dims(cube, chosen)
+    if not cube.shape:
+        staged, data = None, _take(ctx, cube, chosen)
+    else:
+        staged, data = _stream_subset(ctx, cube, chosen), None
     ctx.derive(
         cube,
-        dims=_subset_dims(cube, chosen),
-        data=_take(ctx, cube, chosen),
+        dims=dims,
+        data=data,
+        staged=staged,
         objkey="subset",
         container=p.opt("container"),
         description=p.str("description"),
     )
+
+
+def _stream_subset(ctx: OpContext, cube: Cube, chosen: dict[str, np.ndarray]) -> Staged:
+    """The chosen values staged block by block along the first axis, within the budget."""
+    active = cube.active_dims
+    rows = chosen.get(active[0].name, np.arange(cube.shape[0]))
+    inner = [(axis, chosen[d.name]) for axis, d in enumerate(active[1:], 1) if d.name in chosen]
+    shape = (len(rows), *(len(chosen.get(d.name, range(d.size))) for d in active[1:]))
+    stored = np.dtype(cube.storage)
+
+    def read(start: int, stop: int) -> np.ndarray:
+        wanted = rows[start:stop]
+        low, high = int(wanted.min()), int(wanted.max()) + 1
+        if high - low <= 2 * len(wanted):  # close together: one read of the span
+            block = np.take(ctx.store.rows(cube, low, high), wanted - low, axis=0)
+        else:  # far apart (a stride): row by row, so the block stays within the budget
+            block = np.concatenate([ctx.store.rows(cube, int(r), int(r) + 1) for r in wanted])
+        for axis, picked in inner:
+            block = np.take(block, picked, axis=axis)
+        return block
+
+    span = max(1, cube.elements // cube.shape[0]) * stored.itemsize
+    return ctx.stream(shape, stored, read, lambda block: block, label="subset", row_bytes=span)
 
 
 def _limit_rows(cube: Cube, chosen: dict[str, np.ndarray], limit: int) -> dict[str, np.ndarray]:
