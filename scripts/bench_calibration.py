@@ -142,7 +142,7 @@ def command(name: str, raw: Path, out: Path) -> list[str]:
             str(raw),
             str(out),
         ]
-    return [sys.executable, "-P", __file__, "--run", name, str(raw), str(out)]
+    return [sys.executable, __file__, "--run", name, str(raw), str(out)]
 
 
 def measure(name: str, raw: Path, out: Path) -> Run:
