@@ -381,3 +381,32 @@ def test_check_draws_the_graph_as_png(shell, tmp_path):
     outcome = shell.run_line("check wf.json --png graph.png")
     assert outcome.ok, outcome.message
     assert (tmp_path / "data" / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_view_draws_the_run_coloured_by_status_when_oph_term_imgs_asks(shell, run, tmp_path):
+    import json as _json
+    import shutil as _shutil
+
+    flow = {
+        "name": "two",
+        "exec_mode": "sync",
+        "tasks": [
+            {"name": "mk", "operator": "oph_folder", "arguments": ["command=mkdir", "path=w"]},
+            {
+                "name": "ls",
+                "operator": "oph_list",
+                "arguments": ["path=w"],
+                "dependencies": [{"task": "mk"}],
+            },
+        ],
+    }
+    (tmp_path / "data" / "two.json").write_text(_json.dumps(flow))
+    run("./two.json")
+    run("setenv OPH_TERM_IMGS=save")
+    viewed = run("view")
+    if _shutil.which("dot") is None:
+        assert viewed.notes == ["OPH_TERM_IMGS=save: no graph drawn, graphviz's dot is missing"]
+        return
+    drawn = next((tmp_path / "data").glob("*.svg")).read_text()
+    assert viewed.notes[0].startswith("graph of the run written to")
+    assert "palegreen" in drawn  # both tasks completed

@@ -87,15 +87,43 @@ def _graph(workflow: Workflow) -> str:
     return "\n".join(lines)
 
 
-def _dot(workflow: Workflow, layout: str = "vertical_compact") -> str:
+# How view draws a task by its status and kind, as oph_term does.
+STATUS_FILL = {
+    "COMPLETED": "palegreen",
+    "RUNNING": "orange",
+    "ERROR": "brown1",
+    "ABORTED": "brown1",
+    "SKIPPED": "khaki1",
+    "WAITING": "cyan",
+    "PENDING": "peachpuff",
+}
+SHAPES = {"oph_for": "hexagon", "oph_if": "diamond"}
+
+
+def _dot(
+    workflow: Workflow,
+    layout: str = "vertical_compact",
+    statuses: dict[str, tuple[str, str]] | None = None,
+) -> str:
     """The task graph in graphviz's language, laid out as OPH_GRAPH_LAYOUT says: horizontal
-    (left to right) or vertical, compact or ranked (each task on the row of its depth)."""
+    (left to right) or vertical, compact or ranked (each task on the row of its depth). With
+    ``statuses`` (task name -> (status, SIMPLE|MASSIVE)) tasks are filled by their status and
+    shaped by their kind, and edges that pass nothing are dashed, as oph_term draws a run."""
     edges = [
-        f'  "{d.task}" -> "{t.name}"' + (f' [label="{d.argument}"]' if d.passes else "")
+        f'  "{d.task}" -> "{t.name}"'
+        + (f' [label="{d.argument}"]' if d.passes else " [style=dashed]" if statuses else "")
         for t in workflow.tasks
         for d in t.dependencies
     ]
-    nodes = [f'  "{t.name}" [label="{t.name}\\n{t.operator}"]' for t in workflow.tasks]
+    nodes = []
+    for t in workflow.tasks:
+        look = ""
+        if statuses is not None:
+            status, kind = statuses.get(t.name, ("", "SIMPLE"))
+            fill = STATUS_FILL.get(status.removeprefix("OPH_STATUS_"), "grey90")
+            shape = "doublecircle" if kind == "MASSIVE" else SHAPES.get(t.operator, "circle")
+            look = f",style=filled,fillcolor={fill},shape={shape}"
+        nodes.append(f'  "{t.name}" [label="{t.name}\\n{t.operator}"{look}]')
     head = ["  rankdir=LR;" if layout.startswith("horizontal") else "  rankdir=TB;"]
     if layout.endswith("ranked"):
         parents = {t.name: [d.task for d in t.dependencies] for t in workflow.tasks}
@@ -160,9 +188,46 @@ def check(shell: Shell, rest: str) -> Outcome:
 
 
 def view(shell: Shell, rest: str) -> Outcome:
-    """view [ID]: the stored result of a workflow (default: the last one), with its task list."""
+    """view [ID]: the stored result of a workflow (default: the last one), with its task list;
+    with OPH_TERM_IMGS=save|open also its graph, each task coloured by its status."""
     ident = rest.strip() or _last_workflow(shell)
-    return shell.run_operator(f"oph_resume id={ident};")
+    outcome = shell.run_operator(f"oph_resume id={ident};")
+    images = (shell.state.get("OPH_TERM_IMGS") or "no_op").strip()
+    if images != "no_op" and outcome.ok and outcome.reply and outcome.reply.document:
+        _draw_run(shell, ident, outcome, images)
+    return outcome
+
+
+def _draw_run(shell: Shell, ident: str, outcome: Outcome, images: str) -> None:
+    """``<session code>_<marker>.svg`` of a workflow that ran, as oph_term names it."""
+    tasks = outcome.reply.document.grid("workflow_list")
+    if tasks is None:
+        return
+    dot = shutil.which("dot")
+    if dot is None:
+        outcome.notes.append(f"OPH_TERM_IMGS={images}: no graph drawn, graphviz's dot is missing")
+        return
+    asked = shell.run_operator(f"oph_resume id={ident};document_type=request;level=3;")
+    grid = asked.reply.document.grid("resume") if asked.ok and asked.reply else None
+    if grid is None or not grid.rows:
+        return
+    workflow = parse(grid.column("COMMAND")[0])
+    statuses = {
+        row[tasks.keys.index("TASK NAME")]: (
+            row[tasks.keys.index("EXIT STATUS")],
+            row[tasks.keys.index("TYPE")],
+        )
+        for row in tasks.rows
+    }
+    jobid = outcome.reply.jobid or ""
+    code = (shell.state.get("OPH_SESSION_ID") or "").rstrip("/").split("/")[-2:-1] or ["session"]
+    target = f"{code[0]}_{jobid.rsplit('#', 1)[-1] or ident}.svg"
+    layout = (shell.state.get("OPH_GRAPH_LAYOUT") or "vertical_compact").strip()
+    graph = _dot(workflow, layout if layout in LAYOUTS else "vertical_compact", statuses)
+    subprocess.run([dot, "-Tsvg", "-o", target], input=graph, text=True, check=True)
+    outcome.notes.append(f"graph of the run written to {target}")
+    if images == "open" and shutil.which("xdg-open"):
+        subprocess.Popen(["xdg-open", target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def watch_request(line: str) -> tuple[float, str] | None:
