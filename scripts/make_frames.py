@@ -1,18 +1,5 @@
-"""Generate a night of raw CCD frames as FITS, the way a small telescope camera writes them.
-
-The frames are unsigned 16-bit images stored as BITPIX=16 with BZERO=32768 (what astropy writes
-for ``uint16`` data, and what real cameras produce). Their headers carry the keys the INDIGO
-tutorial selects on: ``OBS_TYPE`` (BIAS, FLAT, OBJECT), ``FLT_ID`` (OPEN for bias frames,
-B_JOHN_10, V_JOHN_11, R_JOHN_12 otherwise), ``EXPTIME`` and ``DATE-OBS``. File names follow the
-tutorial's ``LRS.<date-obs>.fits`` pattern.
-
-What is in the pixels:
-
-* every frame: a bias level with a fixed column pattern and a row gradient, plus read noise;
-* flats: a twilight sky level per filter times a vignetting profile, pixel-to-pixel response and
-  dust rings, with photon noise;
-* science frames (object NGC5364-like): sky plus an inclined spiral galaxy and a few stars, times
-  the same vignetting and pixel response, with photon noise and a cosmic ray or two.
+"""Write a night of raw CCD frames as FITS (unsigned 16-bit, named and headed like the INDIGO
+tutorial's frames; see ``ophsh.tutorial.frames`` for what is in them).
 
 Usage::
 

@@ -8,18 +8,51 @@ from ``oph_fs ls``); the next export to that folder removes those whose writer i
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from ophsh.engine.context import OpContext
+from ophsh.engine.model import Cube
+from ophsh.engine.params import Params
 from ophsh.engine.paths import shown
-from ophsh.errors import OperatorError
+from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["publish"]
+__all__ = ["publish", "where_to"]
 
 _TMP_PREFIX = ".ophsh-export-"
 _TMP_NAME = re.compile(r"^\.ophsh-export-(\d{1,9})-[0-9a-f]+\.\w+$")
+
+
+def where_to(
+    ctx: OpContext, p: Params, cube: Cube, suffixes: tuple[str, ...]
+) -> tuple[Path, str, str]:
+    """The folder, the file name and the path to show for an export of ``cube``: output_path
+    (a folder, or the file itself when it ends in one of ``suffixes``) and output_name
+    (default: the measure), else the session's export area in the store (once, unless force)."""
+    path, name = p.opt("output_path"), p.opt("output_name")
+    if path and path.rstrip().lower().endswith(suffixes):
+        if name:
+            raise ValidationError(
+                f"output_path '{shown(path)}' names a file, so output_name= cannot be given too",
+                param="output_name",
+                hint=f"give output_path=DIR;output_name=NAME or output_path=DIR/NAME{suffixes[0]}",
+            )
+        head, slash, name = path.strip().rpartition("/")
+        path = head or slash or "."
+    name = re.sub(r"[/:]", "_", name or cube.measure)
+    if not name.lower().endswith(suffixes):
+        name += suffixes[0]
+    if path:
+        return ctx.paths.real(ctx.cdd, path), name, posixpath.join(path, name)
+    directory = ctx.store.root / "export" / ctx.session.code / str(cube.container) / str(cube.id)
+    if directory.exists() and not p.yes("force"):
+        raise OperatorError(
+            "this cube was exported to the default place already", hint="add force=yes to overwrite"
+        )
+    return directory, name, name
 
 
 def publish(

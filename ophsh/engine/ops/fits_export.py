@@ -10,8 +10,6 @@ written aside and named in one step; an existing file is replaced only with ``fo
 
 from __future__ import annotations
 
-import posixpath
-import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -19,13 +17,12 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.exports import publish
+from ophsh.engine.exports import publish, where_to
 from ophsh.engine.kernels import blocks
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.fits import FITS_SUFFIXES, STRUCTURAL_KEYS
 from ophsh.engine.params import Params
-from ophsh.engine.paths import shown
-from ophsh.errors import OperatorError, ValidationError
+from ophsh.errors import OperatorError
 
 if TYPE_CHECKING:  # astropy is imported where it is used: it doubles the shell's start-up time
     from astropy.io import fits
@@ -57,32 +54,7 @@ def exportfits(ctx: OpContext, p: Params) -> None:
 
     cube = ctx.cube(p.str("cube"))
     force = p.yes("force")
-    path, name = p.opt("output_path"), p.opt("output_name")
-    if path and path.rstrip().lower().endswith(FITS_SUFFIXES):
-        if name:
-            raise ValidationError(
-                f"output_path '{shown(path)}' names a file, so output_name= cannot be given too",
-                param="output_name",
-                hint="give output_path=DIR;output_name=NAME or output_path=DIR/NAME.fits",
-            )
-        head, slash, name = path.strip().rpartition("/")
-        path = head or slash or "."
-    name = re.sub(r"[/:]", "_", name or cube.measure)
-    if not name.lower().endswith(FITS_SUFFIXES):
-        name += ".fits"
-    if path:
-        directory = ctx.paths.real(ctx.cdd, path)
-        place = posixpath.join(path, name)
-    else:
-        directory = (
-            ctx.store.root / "export" / ctx.session.code / str(cube.container) / str(cube.id)
-        )
-        if directory.exists() and not force:
-            raise OperatorError(
-                "this cube was exported to the default place already",
-                hint="add force=yes to overwrite",
-            )
-        place = name
+    directory, name, place = where_to(ctx, p, cube, FITS_SUFFIXES)
     cards = fits.Header()
     template = p.opt("template_path")
     if template:
@@ -102,7 +74,7 @@ def exportfits(ctx: OpContext, p: Params) -> None:
     target = publish(
         directory, name, write, force=force, place=place, kind="FITS", sync=ctx.settings.fsync
     )
-    shown_target = ctx.paths.to_virtual(target) if path else str(target)
+    shown_target = ctx.paths.to_virtual(target) if p.opt("output_path") else str(target)
     ctx.doc.add_text("exportfits", "Output File", shown_target)
 
 

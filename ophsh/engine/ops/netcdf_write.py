@@ -11,20 +11,18 @@ The file is written aside in the target folder and renamed into place, as oph_ex
 
 from __future__ import annotations
 
-import posixpath
 import re
 from pathlib import Path
 
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.exports import publish
+from ophsh.engine.exports import publish, where_to
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Cube, dtype_of
 from ophsh.engine.ops.netcdf_file import NC_LOCK, cf_units
 from ophsh.engine.params import Params
-from ophsh.engine.paths import shown
-from ophsh.errors import OperatorError, ValidationError
+from ophsh.errors import OperatorError
 
 __all__ = ["exportnc"]
 
@@ -39,32 +37,7 @@ def exportnc(ctx: OpContext, p: Params) -> None:
     """Write the cube as a NetCDF4 file; an existing file is replaced only with force=yes."""
     cube = ctx.cube(p.str("cube"))
     force = p.yes("force")
-    path, name = p.opt("output_path"), p.opt("output_name")
-    if path and path.rstrip().lower().endswith(NC_SUFFIX):
-        if name:
-            raise ValidationError(
-                f"output_path '{shown(path)}' names a file, so output_name= cannot be given too",
-                param="output_name",
-                hint="give output_path=DIR;output_name=NAME or output_path=DIR/NAME.nc",
-            )
-        head, slash, name = path.strip().rpartition("/")
-        path = head or slash or "."
-    name = re.sub(r"[/:]", "_", name or cube.measure)
-    if not name.lower().endswith(NC_SUFFIX):
-        name += NC_SUFFIX
-    if path:
-        directory = ctx.paths.real(ctx.cdd, path)
-        place = posixpath.join(path, name)
-    else:
-        directory = (
-            ctx.store.root / "export" / ctx.session.code / str(cube.container) / str(cube.id)
-        )
-        if directory.exists() and not force:
-            raise OperatorError(
-                "this cube was exported to the default place already",
-                hint="add force=yes to overwrite",
-            )
-        place = name
+    directory, name, place = where_to(ctx, p, cube, (NC_SUFFIX,))
     names = [d.name for d in cube.active_dims]
     if cube.measure in names:
         raise OperatorError(f"the measure and a dimension are both called '{cube.measure}'")
@@ -86,7 +59,7 @@ def exportnc(ctx: OpContext, p: Params) -> None:
         kind="NetCDF",
         refused=(RuntimeError, ValueError, TypeError),  # netCDF4 refused a name or a value
     )
-    shown_target = ctx.paths.to_virtual(target) if path else str(target)
+    shown_target = ctx.paths.to_virtual(target) if p.opt("output_path") else str(target)
     ctx.doc.add_text(p.spec.name.removeprefix("oph_"), "Output File", shown_target)
 
 
