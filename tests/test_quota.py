@@ -3,6 +3,7 @@ nothing made; and per user on a server, so one user cannot fill the disk for the
 
 from __future__ import annotations
 
+from factories import raw_frame, write_fits
 from test_server import Served
 
 from ophsh.engine.settings import Settings
@@ -46,3 +47,18 @@ def test_each_user_of_a_server_has_a_quota_of_their_own(tmp_path):
         assert alice.last_return_value == 0 and '"ERROR"' not in alice.last_response
     finally:
         server.stop()
+
+
+def test_work_that_needs_a_whole_cube_in_memory_is_refused_beyond_the_budget(shell, run, tmp_path):
+    data, cards = raw_frame(shape=(40, 50))
+    write_fits(tmp_path / "data" / "f.fits", data, **cards)
+    run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    run("oph_importfits src_path=f.fits;container=c;exp_dim=NAXIS1;imp_dim=NAXIS2")
+    pid = shell.state.get("OPH_DATACUBE")  # stored transposed: the image's rows are columns
+    shell.backend.service.settings = Settings(memory_bytes=512)
+    outcome = shell.run_line("oph_exportfits output_path=out;output_name=f")
+    assert not outcome.ok
+    assert outcome.message.startswith(f"this needs all of {pid} in memory at once (3.9 KiB)")
+    assert not (tmp_path / "data" / "out" / "f.fits").exists()
+    shell.backend.service.settings = Settings(memory_bytes=1 << 20)
+    run("oph_exportfits output_path=out;output_name=f")

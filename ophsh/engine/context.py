@@ -26,6 +26,9 @@ from ophsh.spec import Specs
 
 __all__ = ["CancelFlag", "Cancelled", "Handler", "OpContext", "Progress"]
 
+# How many times the memory budget a cube read whole may take (blockwise work takes one).
+WHOLE_FACTOR = 4
+
 # progress(label, done, total): called by long operators; total 0 means unknown.
 Progress = Callable[[str, int, int], None]
 
@@ -141,6 +144,20 @@ class OpContext:
                     f"{_bytes(used)} of your {_bytes(quota)}",
                     hint="delete cubes you no longer need (oph_delete)",
                 )
+
+    def whole(self, cube: Cube) -> np.ndarray:
+        """All of a cube's values at once (as stored), for work that cannot go by rows (a cube
+        that is a single row, an image stored transposed): refused, before anything is read,
+        when it exceeds :data:`WHOLE_FACTOR` times the memory budget."""
+        size = cube.elements * np.dtype(cube.storage).itemsize
+        limit = WHOLE_FACTOR * self.settings.memory_bytes
+        if size > limit:
+            raise QuotaError(
+                f"this needs all of {cube.pid} in memory at once ({_bytes(size)}), more than "
+                f"{WHOLE_FACTOR} times the memory budget ({_bytes(limit)})",
+                hint="take a subset first, or raise OPHSH_MEMORY_MB",
+            )
+        return np.asarray(self.store.data(cube))
 
     # -- computing --------------------------------------------------------------------------
     def stream(

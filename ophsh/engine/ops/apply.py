@@ -45,7 +45,7 @@ def apply(ctx: OpContext, p: Params) -> None:
             dimension=dimension,
         )
 
-    first = ctx.store.rows(cube, 0, 1) if cube.shape and n_exp else ctx.store.data(cube)
+    first = ctx.store.rows(cube, 0, 1) if cube.shape and n_exp else ctx.whole(cube)
     sample = run(np.asarray(first))
     kind = sample.output_type if manual and sample.output_type else cube.measure_type
     out_dtype = dtype_of(kind)
@@ -90,7 +90,7 @@ def apply(ctx: OpContext, p: Params) -> None:
         ctx.derive(cube, staged=staged, **common)
         return
     ctx.check_cancel()
-    data = kernel(np.asarray(ctx.store.data(cube))).reshape(out_shape)
+    data = kernel(ctx.whole(cube)).reshape(out_shape)
     ctx.derive(cube, data=data, **common)
 
 

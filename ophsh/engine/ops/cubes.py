@@ -248,7 +248,7 @@ def permute(ctx: OpContext, p: Params) -> None:
         )
         data = None
     else:  # one row holds everything
-        staged, data = None, np.ascontiguousarray(np.transpose(ctx.store.data(cube), axes))
+        staged, data = None, np.ascontiguousarray(np.transpose(ctx.whole(cube), axes))
     ctx.derive(
         cube,
         dims=dims,

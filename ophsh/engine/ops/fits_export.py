@@ -120,7 +120,7 @@ def _write_image(ctx: OpContext, cube: Cube, cards: fits.Header, fh: BinaryIO) -
     if not cube.shape:
         write(np.asarray(ctx.store.data(cube)).reshape(1))
     elif axes[0] != 0:  # stored transposed: the image's rows are columns of the cube
-        write(np.transpose(np.asarray(ctx.store.data(cube)), axes))
+        write(np.transpose(ctx.whole(cube), axes))
     else:
         rows = cube.shape[0]
         row_bytes = max(1, cube.elements // rows) * (stored.itemsize + 8)

@@ -113,7 +113,7 @@ def intercube(ctx: OpContext, p: Params) -> None:
         )
     else:
         ctx.check_cancel()
-        data = combine((ctx.store.data(first), ctx.store.data(second)))
+        data = combine((ctx.whole(first), ctx.whole(second)))
         cube = ctx.derive(
             first,
             dims=first.dims,
@@ -159,8 +159,8 @@ def _correlation(ctx: OpContext, p: Params, first: Cube, second: Cube) -> None:
     if len(first.implicit_dims) == 0:
         raise OperatorError(f"{first.pid} has no implicit dimension to correlate along")
     shape = first.shape[:n_exp]
-    a = np.asarray(ctx.store.data(first), dtype=np.float64).reshape(*shape, -1)
-    b = np.asarray(ctx.store.data(second), dtype=np.float64).reshape(*shape, -1)
+    a = np.asarray(ctx.whole(first), dtype=np.float64).reshape(*shape, -1)
+    b = np.asarray(ctx.whole(second), dtype=np.float64).reshape(*shape, -1)
     ctx.derive(
         first,
         dims=collapse(first.dims, {d.name for d in first.implicit_dims}),
@@ -229,5 +229,5 @@ def intercube2(ctx: OpContext, p: Params) -> None:
         )
         ctx.derive(first, dims=first.dims, staged=staged, **common)
     else:
-        data = combine([ctx.store.data(c) for c in cubes])
+        data = combine([ctx.whole(c) for c in cubes])
         ctx.derive(first, dims=first.dims, data=data, **common)

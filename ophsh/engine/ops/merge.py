@@ -76,7 +76,7 @@ def _stream(
     """Stage ``join([rows of each cube])`` block by block along the first axis."""
     dtype = np.result_type(*[np.dtype(c.storage) for c in cubes])
     if not shape[:-1] or not cubes[0].shape:
-        data = join([np.asarray(ctx.store.data(c)) for c in cubes])
+        data = join([ctx.whole(c) for c in cubes])
         return ctx.store.arrays.stage(np.asarray(data, dtype=dtype))
     return ctx.stream(
         shape,

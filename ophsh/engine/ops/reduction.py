@@ -67,7 +67,7 @@ def reduce_axes(
 
     if 0 in axes or not kept or not out_shape:
         ctx.check_cancel()
-        result = run(np.asarray(ctx.store.data(cube)))
+        result = run(ctx.whole(cube))
         return ctx.store.arrays.stage(result.reshape(out_shape))
     rows = cube.shape[0]
     row_bytes = max(1, cube.elements // max(rows, 1)) * max(np.dtype(cube.storage).itemsize, 8)
