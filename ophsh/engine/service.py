@@ -26,6 +26,7 @@ from ophsh.engine.fanout import massive_param, run_massive
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
 from ophsh.engine.registry import HANDLERS
+from ophsh.engine.results import current_cube, final_status, finish, outputs, stamp
 from ophsh.engine.runner import JobRunner
 from ophsh.engine.server_operators import SERVER_OPERATORS, ServerOperators
 from ophsh.engine.sessions import Job, Session, Sessions
@@ -42,7 +43,7 @@ from ophsh.request import (
     to_workflow,
 )
 from ophsh.spec import Specs, load_specs
-from ophsh.syntax import split_values, validate
+from ophsh.syntax import validate
 
 __all__ = ["AUTH_ERROR", "WRONG_PARAMETER", "RequestError", "Service", "WorkflowRunner"]
 
@@ -261,8 +262,8 @@ class Service:
                 marker=(job.workflow, job.marker),
             )
         doc = result.document
-        _stamp(doc, session, job, started)
-        current = _current_cube(result)
+        stamp(doc, session, job, started)
+        current = current_cube(result)
         for key, value in (
             ("cdd", result.last("cdd")),
             ("cube", current),
@@ -274,7 +275,7 @@ class Service:
             self._remember(user, session, result, current)
             if request.operator in FREEING:
                 self.store.keep_reserve()
-        self._record(self.sessions.finish_job, job, _final_status(doc, cancel), doc.to_json())
+        self._record(self.sessions.finish_job, job, final_status(doc, cancel), doc.to_json())
         return doc
 
     def _remember(self, user: str, session: Session, result: TaskResult, cube: str) -> None:
@@ -315,22 +316,20 @@ class Service:
                 result = run_massive(ctx, spec, request, target, handler)
             else:
                 handler(ctx, Params(spec, request))
-                result = TaskResult(doc, _outputs(ctx.outputs, request))
+                result = TaskResult(doc, outputs(ctx.outputs, request))
         except OphshError as err:
-            _finish(doc, warnings, str(err))
+            finish(doc, warnings, str(err))
             return TaskResult(doc)
         except MemoryError:
-            _finish(doc, warnings, f"{spec.name} needs more memory than this machine has free")
+            finish(doc, warnings, f"{spec.name} needs more memory than this machine has free")
             return TaskResult(doc)
         except Exception:  # a bug: the log keeps the traceback, the user gets its id
             ident = uuid.uuid4().hex[:8]
             log.exception("internal error %s in %s", ident, spec.name)
-            _finish(
-                doc, warnings, f"internal error {ident} in {spec.name}; the log has the details"
-            )
+            finish(doc, warnings, f"internal error {ident} in {spec.name}; the log has the details")
             return TaskResult(doc)
         title, message = doc.status
-        _finish(doc, warnings, message if title == ERROR else None)
+        finish(doc, warnings, message if title == ERROR else None)
         return result
 
     def _context(self, user, session, request, doc, progress, cancel) -> OpContext:
@@ -376,12 +375,12 @@ class Service:
                 self, user, session, prepared, job, progress=progress, cancel=flag
             )
             doc = result.document
-            _stamp(doc, session, job, started)
+            stamp(doc, session, job, started)
             cube = result.last("cube")
             if cube:
                 doc.set_extra("cube", cube)
                 self.sessions.touch(session, datacube=cube)
-            self.sessions.finish_job(job, _final_status(doc, flag), doc.to_json())
+            self.sessions.finish_job(job, final_status(doc, flag), doc.to_json())
             return doc
 
         return self.runner.launch(mode, session, job, body, cancel)
@@ -392,47 +391,3 @@ class Service:
 
     def close(self) -> None:
         self.runner.close()
-
-
-def _current_cube(result: TaskResult) -> str:
-    """The cube a task leaves current: the last it made or was given; after a massive run over
-    cubes the first it made, as Ophidia's server keeps it."""
-    made = result.output("cube")
-    return made[0] if result.massive == "cube" and made else result.last("cube")
-
-
-def _outputs(made: dict[str, str], request: TaskRequest) -> dict[str, tuple[str, ...]]:
-    """A task's outputs: what it made, else what it was given (as the server carries them)."""
-    outputs: dict[str, tuple[str, ...]] = {}
-    for key in ("cube", "cwd", "cdd"):
-        value = made.get(key) or request.get(key) or ""
-        if value:
-            outputs[key] = tuple(v for v in split_values(value) if v)
-    return outputs
-
-
-def _stamp(doc: Document, session: Session, job: Job, started: float) -> None:
-    doc.source.update(
-        keys=["Session Code", "Workflow", "Marker", "JobID"],
-        values=[
-            session.code,
-            str(job.workflow),
-            str(job.marker),
-            session.jobid(job.workflow, job.marker),
-        ],
-    )
-    doc.set_extra("execution_time", f"{time.monotonic() - started:.2f}")
-
-
-def _finish(doc: Document, warnings, failure: str | None) -> None:
-    """Warnings after the operator's own output (clients find that first), then the status."""
-    for warning in warnings:
-        doc.add_text("warning", "WARNING", warning)
-    doc.set_status(failure is None, failure)
-
-
-def _final_status(doc: Document, flag: CancelFlag | None) -> str:
-    if doc.ok:
-        return "OPH_STATUS_COMPLETED"
-    stopped = flag is not None and (flag.is_set() or flag.halted)
-    return "OPH_STATUS_ABORTED" if stopped else "OPH_STATUS_ERROR"
