@@ -81,3 +81,23 @@ def test_import_with_run_no_tells_the_fragmentation_and_imports_nothing(run, tmp
         "Number of tuples per fragment: 2",
     ]
     assert not [row for row in run("oph_list level=2").reply.document.grid("list").rows if row[2]]
+
+
+def test_cubeschema_adds_a_size_one_dimension_and_clears_reduced_ones(shell, run, cube):
+    run("oph_createcontainer container=d;dim=x|y|band;dim_type=int|int|int")
+    made = run(
+        "oph_randcube container=d;dim=x|y;dim_size=2|3;exp_ndim=1;nfrag=1;ntuple=2;"
+        "measure=m;measure_type=double"
+    ).reply.document.output_cube
+    before = run(f"oph_explorecube cube={made}").reply.document.grid("explorecube_data").rows
+    run(f"oph_cubeschema cube={made};action=add;dim=band;dim_level=1")
+    added = run(f"oph_cubeschema cube={made}").reply.document
+    names = [row[0] for row in added.grid("cubeschema_diminfo").rows]
+    assert names == ["x", "band", "y"]  # band is the first implicit dimension, of size 1
+    after = run(f"oph_explorecube cube={made}").reply.document.grid("explorecube_data").rows
+    assert [row[-1] for row in after] == [row[-1] for row in before]  # the values are the same
+    reduced = run(f"oph_reduce2 cube={made};dim=y;operation=max").reply.document.output_cube
+    cleared = run(f"oph_cubeschema cube={reduced};action=clear").reply.document
+    assert [row[0] for row in cleared.grid("cubeschema_diminfo").rows] == ["x", "band"]
+    refused = shell.run_line(f"oph_cubeschema cube={made};action=add;dim=nope")
+    assert not refused.ok and "does not declare a dimension 'nope'" in refused.message

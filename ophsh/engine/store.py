@@ -244,25 +244,7 @@ class Store:
                     ),
                 )
                 cube_id = cur.lastrowid
-                db.executemany(
-                    "INSERT INTO cube_dims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            cube_id,
-                            i,
-                            d.name,
-                            d.type,
-                            d.size,
-                            int(d.explicit),
-                            d.level,
-                            d.hierarchy,
-                            d.concept_level,
-                            int(d.collapsed),
-                            _pack(d.values),
-                        )
-                        for i, d in enumerate(new.dims)
-                    ],
-                )
+                _insert_cube_dims(db, cube_id, new.dims)
                 db.executemany(
                     "INSERT INTO cube_parents VALUES (?, ?)", [(cube_id, p) for p in new.parents]
                 )
@@ -279,17 +261,33 @@ class Store:
         self.arrays.remove(cube.data_file)
 
     def data(self, cube: Cube) -> np.ndarray:
-        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure)."""
+        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure).
+        A cube that gained dimensions of size 1 (oph_cubeschema action=add) reads its array in
+        its own shape."""
         with _damage_of(cube):
             array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
-            raise StoreError(f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}")
+            if array.size != cube.elements or array.shape[:1] != cube.shape[:1]:
+                raise StoreError(
+                    f"the array of {cube.pid} has shape {array.shape}, not {cube.shape}"
+                )
+            array = array.reshape(cube.shape)
         return array
 
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
         with _damage_of(cube):
-            return self.arrays.rows(cube.data_file, start, stop)
+            block = self.arrays.rows(cube.data_file, start, stop)
+        inner = cube.shape[1:]
+        return block if block.shape[1:] == inner else block.reshape(len(block), *inner)
+
+    def replace_dims(self, cube: Cube, dims: Sequence[Dim]) -> Cube:
+        """The cube with new dimension records (same values in the same order: only sizes of
+        one may be added or collapsed ones dropped)."""
+        with self.catalog.write() as db:
+            db.execute("DELETE FROM cube_dims WHERE cube = ?", (cube.id,))
+            _insert_cube_dims(db, cube.id, dims)
+        return self.cube(cube.id)
 
     def parents(self, cube: Cube) -> list[int]:
         """Ids of the cubes this one was made from (some may be deleted since)."""
@@ -316,6 +314,28 @@ def _damage_of(cube: Cube) -> Iterator[None]:
             f"cube {cube.pid} cannot be read: {err.message}",
             hint="delete it (oph_delete) and make it again",
         ) from err
+
+
+def _insert_cube_dims(db, cube_id: int, dims: Sequence[Dim]) -> None:
+    db.executemany(
+        "INSERT INTO cube_dims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                cube_id,
+                i,
+                d.name,
+                d.type,
+                d.size,
+                int(d.explicit),
+                d.level,
+                d.hierarchy,
+                d.concept_level,
+                int(d.collapsed),
+                _pack(d.values),
+            )
+            for i, d in enumerate(dims)
+        ],
+    )
 
 
 def _pack(values: np.ndarray | None) -> bytes | None:

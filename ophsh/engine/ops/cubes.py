@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.model import Cube, Dim
+from ophsh.engine.model import Cube, Dim, dtype_of
 from ophsh.engine.ops.netcdf_file import time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
@@ -66,10 +66,12 @@ def cubeschema(ctx: OpContext, p: Params) -> None:
     """Describe a cube: general facts, sizes, dimensions and (level 1, 2) dimension values."""
     cube = ctx.cube(p.str("cube"))
     action = p.str("action")
-    if action != "read":
-        raise OperatorError(
-            f"action={action} is not available in the embedded store", hint="use action=read"
-        )
+    if action == "clear":  # the dimensions reduced away are forgotten
+        cube = ctx.store.replace_dims(cube, [d for d in cube.dims if not d.collapsed])
+    elif action == "add":
+        added, shifted = _added(ctx, cube, p)
+        dims = [d.with_(level=d.level + 1) if d.name in shifted else d for d in cube.dims]
+        cube = ctx.store.replace_dims(cube, [*dims, added])
     level = p.int("level")
     wanted = p.list("dim") if p.opt("dim") and p.str("dim") != "all" else None
     rows, per_row = _rows(cube)
@@ -171,6 +173,33 @@ def concept_level(dim: Dim) -> str:
     the code itself in a hierarchy not known here."""
     code = "A" if dim.collapsed else dim.concept_level
     return CONCEPT_LEVELS.get(dim.hierarchy.lower(), {}).get(code, code)
+
+
+def _added(ctx: OpContext, cube: Cube, p: Params) -> tuple[Dim, set[str]]:
+    """A dimension of size 1 for action=add: declared by the cube's container, implicit
+    (dim_array=yes) and placed at dim_level among the implicit ones."""
+    name = p.str("dim")
+    if name in ("", "all") or "|" in name:
+        raise ValidationError("action=add needs one dimension name in dim=", param="dim")
+    if any(d.name == name for d in cube.dims):
+        raise OperatorError(f"{cube.pid} already has a dimension called '{name}'")
+    kind = ctx.store.containers.by_id(cube.container).dim_type(name)
+    if kind is None:
+        raise OperatorError(
+            f"container '{cube.container_name}' does not declare a dimension '{name}'"
+        )
+    if not p.yes("dim_array"):
+        raise OperatorError(
+            "the embedded store adds implicit dimensions only (dim_array=yes)",
+            hint="add it as implicit, then oph_rollup can make it explicit",
+        )
+    implicit = [d for d in cube.dims if not d.explicit and not d.collapsed]
+    level = min(max(1, p.int("dim_level")), len(implicit) + 1)
+    if level == 1 and not cube.explicit_dims:
+        raise OperatorError("a cube with no explicit dimension takes new ones after its first")
+    shifted = {d.name for d in implicit if d.level >= level}
+    added = Dim(name, kind, 1, False, level, np.ones(1, dtype=dtype_of(kind)))
+    return added, shifted
 
 
 def _schema_order(dims: list[Dim]) -> list[Dim]:
