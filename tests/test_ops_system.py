@@ -101,3 +101,22 @@ def test_cubeschema_adds_a_size_one_dimension_and_clears_reduced_ones(shell, run
     assert [row[0] for row in cleared.grid("cubeschema_diminfo").rows] == ["x", "band"]
     refused = shell.run_line(f"oph_cubeschema cube={made};action=add;dim=nope")
     assert not refused.ok and "does not declare a dimension 'nope'" in refused.message
+
+
+def test_script_runs_a_program_of_the_data_directory_with_its_context(shell, run, tmp_path):
+    program = tmp_path / "data" / "tools" / "summary.sh"
+    program.parent.mkdir()
+    program.write_text('#!/bin/sh\necho "$1 $2 in $(pwd) for $OPH_SCRIPT_USER"\necho oops >&2\n')
+    program.chmod(0o755)
+    doc = run("oph_script script=tools/summary.sh;args=bias|V").reply.document
+    where = tmp_path / "data"
+    assert doc.text_titled("Script output") == f"bias V in {where} for {shell.backend.user}"
+    assert doc.text_titled("Script errors") == "oops"
+    assert doc.text_titled("Return code") == "0"
+    program.write_text("#!/bin/sh\nexit 3\n")
+    failed = shell.run_line("oph_script script=tools/summary.sh")
+    assert not failed.ok and "ended with status 3" in failed.message
+    plain = tmp_path / "data" / "notes.txt"
+    plain.write_text("not a program")
+    refused = shell.run_line("oph_script script=notes.txt")
+    assert not refused.ok and "not an executable file" in refused.message

@@ -422,3 +422,8 @@ def test_the_server_survived_all_of_it(served):
     assert still_serving(served)
     log = served.log_text()  # every traceback belongs to an error id a client was given
     assert log.count("Traceback") == len(re.findall(r"internal error [0-9a-f]{8} while", log))
+
+
+def test_scripts_are_refused_unless_the_server_allows_them(served):
+    message = failure(served.client(), "oph_script script=anything.sh;")
+    assert "not allowed on this server" in message and "--allow-scripts" in message

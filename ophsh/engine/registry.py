@@ -35,6 +35,7 @@ _WHERE: dict[str, str] = {
     "oph_delete": "cubes.delete",
     "oph_cubeio": "provenance.cubeio",
     "oph_tasks": "provenance.tasks",
+    "oph_script": "scripts.script",
     "oph_instances": "system.instances",
     "oph_cluster": "system.cluster",
     "oph_showgrid": "system.showgrid",

@@ -29,6 +29,7 @@ class Settings:
     web_server: str | None = None
     max_cube_bytes: int | None = None  # the largest new cube (None: no limit)
     quota_bytes: int | None = None  # what one user's cubes may take together (None: no limit)
+    scripts: bool = True  # oph_script may run programs of the data directory
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -87,6 +87,11 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--max-cube-gb", type=float, default=4, help="the largest new cube (0: no limit)"
     )
     parser.add_argument(
+        "--allow-scripts",
+        action="store_true",
+        help="let oph_script run programs of the data directory (off: users could run programs)",
+    )
+    parser.add_argument(
         "--xml-url",
         help="OPH_XML_URL given to clients: where oph_term downloads the operator XMLs "
         "(default: this server's own https://HOST:PORT/)",
@@ -202,6 +207,7 @@ def serve(argv: list[str]) -> int:
         Settings.from_environment(),
         quota_bytes=_gigabytes(options.quota_gb),
         max_cube_bytes=_gigabytes(options.max_cube_gb),
+        scripts=options.allow_scripts,
     )
     store = Store.open(store_dir, fsync=settings.fsync, web_server=settings.web_server)
     stopped = Sessions(store).abort_unfinished(
