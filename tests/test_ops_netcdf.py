@@ -403,3 +403,25 @@ def test_the_command_line_imports_and_reports_a_bad_file_in_one_line(tmp_path):
     assert failed.returncode != 0
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad.nc" in lines[0] and "Traceback" not in failed.stderr
+
+
+def test_concat_appends_a_later_file_along_time(run, shell, backend, data_dir):
+    first = make_climate(data_dir / "tos_1850.nc", years=1, grid=30)
+    later = make_climate(data_dir / "tos_1851.nc", years=1, grid=30, start_year=1, seed=1)
+    pid = run("oph_importnc src_path=tos_1850.nc;measure=tos;exp_dim=lat|lon;imp_dim=time")
+    pid = pid.reply.document.output_cube
+    joined = run(f"oph_concatnc cube={pid};src_path=tos_1851.nc").reply.document.output_cube
+    with netCDF4.Dataset(first) as a, netCDF4.Dataset(later) as b:
+        both = np.ma.concatenate([a["tos"][:], b["tos"][:]]).transpose(1, 2, 0)
+        expected = np.ma.filled(both, np.nan)  # land is missing, NaN in the cube
+        times = np.concatenate([a["time"][:], b["time"][:]])
+    assert np.array_equal(cube_array(backend, joined), expected, equal_nan=True)
+    _, dims, values = schema(run, joined)
+    assert dims["time"][2] == "24" and np.allclose([float(v) for v in values["time"]], times)
+    again = run(f"oph_concatnc cube={pid};src_path=tos_1850.nc;dim_continue=yes")
+    _, _, values = schema(run, again.reply.document.output_cube)
+    assert [float(v) for v in values["time"]][11:14] == [345.0, 375.0, 405.0]
+    make_climate(data_dir / "coarse.nc", years=1, grid=60)
+    refused = shell.run_line(f"oph_concatnc cube={pid};src_path=coarse.nc")
+    assert not refused.ok
+    assert refused.message == f"dimension lat has 3 values in the file and 6 in {pid}"

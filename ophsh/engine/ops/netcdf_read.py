@@ -29,7 +29,7 @@ from ophsh.engine.ops.netcdf_file import (
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["Plan", "importnc", "plan_variable"]
+__all__ = ["Plan", "importnc", "plan_variable", "source_file"]
 
 _HIERARCHIES = ("oph_base", "oph_time")
 _MISSING_KEYS = ("_FillValue", "missing_value")
@@ -81,12 +81,7 @@ class Plan:
 
 def importnc(ctx: OpContext, p: Params) -> None:
     """Read the variable ``measure`` of a NetCDF file into a new cube."""
-    source = p.opt("input") or p.opt("src_path")
-    if not source:
-        raise ValidationError(f"{p.spec.name} needs src_path=", param="src_path")
-    if source.startswith(("http://", "https://")):
-        raise OperatorError("the embedded store reads local files only; download the file first")
-    path = ctx.paths.real(ctx.cdd, source)
+    path, source = source_file(ctx, p)
     measure = p.str("measure")
     with open_nc(path, source) as ds:
         plan = plan_variable(ds, measure, source, p)
@@ -125,8 +120,21 @@ def importnc(ctx: OpContext, p: Params) -> None:
         raise
 
 
-def plan_variable(ds: Any, measure: str, shown: str, p: Params) -> Plan:
-    """Check ``measure`` and the dimension arguments against the file and plan the read."""
+def source_file(ctx: OpContext, p: Params) -> tuple[Path, str]:
+    """The local file named by ``input=`` or ``src_path=``, and the name as the user gave it."""
+    source = p.opt("input") or p.opt("src_path")
+    if not source:
+        raise ValidationError(f"{p.spec.name} needs src_path=", param="src_path")
+    if source.startswith(("http://", "https://")):
+        raise OperatorError("the embedded store reads local files only; download the file first")
+    return ctx.paths.real(ctx.cdd, source), source
+
+
+def plan_variable(
+    ds: Any, measure: str, shown: str, p: Params, layout: tuple[list[str], list[str]] | None = None
+) -> Plan:
+    """Check ``measure`` and the dimension arguments against the file and plan the read;
+    ``layout`` (explicit, implicit names) replaces exp_dim and imp_dim."""
     if measure not in ds.variables:
         names = ", ".join(v for v in ds.variables if v not in ds.dimensions) or "none"
         raise OperatorError(f"'{shown}' has no variable '{measure}' (its variables: {names})")
@@ -138,7 +146,7 @@ def plan_variable(ds: Any, measure: str, shown: str, p: Params) -> Plan:
     names = list(var.dimensions)
     if not names:
         raise OperatorError(f"variable '{measure}' has no dimensions; there is nothing to import")
-    explicit, implicit = split_dims(names, _list(p, "exp_dim"), _list(p, "imp_dim"))
+    explicit, implicit = layout or split_dims(names, _list(p, "exp_dim"), _list(p, "imp_dim"))
     coords = {n: _coordinate(ds, n) for n in names}
     ordered = explicit + implicit
     hierarchies = _hierarchies(p, ordered, ds)
