@@ -70,6 +70,7 @@ class OperatorSpec:
     help: str = ""
     example: str = ""
     family: str = ""  # the engine family that implements it ("" = not in the embedded store)
+    gathers: tuple[str, ...] = ()  # parameters whose several values it takes in one run
     _index: dict[str, ParamSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -245,6 +246,7 @@ def _operators(root: Path, common: tuple[ParamSpec, ...]) -> dict[str, OperatorS
             help=overlay.get("help", "").strip(),
             example=overlay.get("example", "").strip(),
             family=overlay.get("family", "") if overlay.get("implemented", True) else "",
+            gathers=tuple(overlay.get("gathers", ())),
         )
     return operators
 

@@ -425,3 +425,30 @@ def test_concat_appends_a_later_file_along_time(run, shell, backend, data_dir):
     refused = shell.run_line(f"oph_concatnc cube={pid};src_path=coarse.nc")
     assert not refused.ok
     assert refused.message == f"dimension lat has 3 values in the file and 6 in {pid}"
+
+
+def test_importncs_joins_files_in_time_order_whatever_order_they_are_named(
+    run, shell, backend, data_dir
+):
+    early = make_climate(data_dir / "tos_a.nc", years=1, grid=30)
+    late = make_climate(data_dir / "tos_b.nc", years=1, grid=30, start_year=1, seed=1)
+    with netCDF4.Dataset(late, "a") as ds:  # the later file counts its days from 1851
+        ds["time"].units = "days since 1851-01-01 00:00:00"
+        ds["time"][:] = ds["time"][:] - 360
+    (data_dir / "files.txt").write_text("tos_b.nc\ntos_a.nc\n")
+    listed = run("oph_importncs src_list=files.txt;measure=tos").reply.document.output_cube
+    matched = run("oph_importncs src_path=tos_*.nc;measure=tos").reply.document.output_cube
+    found = run("oph_importncs src_path=[path=.;file=tos_?.nc];measure=tos")
+    with netCDF4.Dataset(early) as a, netCDF4.Dataset(late) as b:
+        both = np.ma.concatenate([a["tos"][:], b["tos"][:]])
+        times = np.concatenate([a["time"][:], b["time"][:] + 360])
+    for pid in (listed, matched, found.reply.document.output_cube):
+        assert np.array_equal(cube_array(backend, pid), np.ma.filled(both, np.nan), equal_nan=True)
+        _, dims, values = schema(run, pid)
+        assert dims["time"][2] == "24" and [float(v) for v in values["time"]] == list(times)
+    make_climate(data_dir / "coarse.nc", years=1, grid=60)
+    refused = shell.run_line("oph_importncs src_path=tos_a.nc|coarse.nc;measure=tos")
+    assert (
+        not refused.ok
+        and refused.message == "dimension lat differs between 'tos_a.nc' and 'coarse.nc'"
+    )

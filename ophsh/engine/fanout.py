@@ -50,7 +50,7 @@ def massive_param(spec: OperatorSpec, request: TaskRequest) -> str | None:
     for name in MASSIVE_PARAMS:
         param = spec.param(name)
         value = request.get(name)
-        if param is None or param.is_global or not value:
+        if param is None or param.is_global or not value or name in spec.gathers:
             continue
         if is_group(value) or len(split_values(value)) > 1:
             return name

@@ -28,6 +28,7 @@ _WHERE: dict[str, str] = {
     "oph_exportfits": "fits_export.exportfits",
     "oph_importnc": "netcdf_read.importnc",
     "oph_importnc2": "netcdf_read.importnc",
+    "oph_importncs": "netcdf_series.importncs",
     "oph_concatnc": "netcdf_concat.concatnc",
     "oph_concatnc2": "netcdf_concat.concatnc",
     "oph_exportnc": "netcdf_write.exportnc",

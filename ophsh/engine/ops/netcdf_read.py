@@ -29,7 +29,7 @@ from ophsh.engine.ops.netcdf_file import (
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["Plan", "importnc", "plan_variable", "source_file"]
+__all__ = ["Plan", "importnc", "plan_variable", "read_metadata", "save_import", "source_file"]
 
 _HIERARCHIES = ("oph_base", "oph_time")
 _MISSING_KEYS = ("_FillValue", "missing_value")
@@ -85,9 +85,7 @@ def importnc(ctx: OpContext, p: Params) -> None:
     measure = p.str("measure")
     with open_nc(path, source) as ds:
         plan = plan_variable(ds, measure, source, p)
-        metadata = _metadata(ds, plan, p.yes("import_metadata"))
-        if p.yes("check_compliance"):
-            _check_compliance(plan, metadata)
+        metadata = read_metadata(ds, plan, p)
         row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * plan.variable.dtype.itemsize
         staged = ctx.stream(
             plan.shape,
@@ -97,6 +95,20 @@ def importnc(ctx: OpContext, p: Params) -> None:
             label=f"importing {measure}",
             row_bytes=max(row_bytes, 1),
         )
+    save_import(ctx, p, path, source, plan, staged, metadata)
+
+
+def save_import(
+    ctx: OpContext,
+    p: Params,
+    path: Path,
+    source: str,
+    plan: Plan,
+    staged: Any,
+    metadata: list[MetadataItem],
+) -> None:
+    """Publish a staged import as a cube of ``plan``'s dimensions, in the container asked for
+    (made when absent, and removed again when the cube cannot be stored)."""
     try:
         container, made = _target_container(ctx, p, path, plan)
     except BaseException:
@@ -105,7 +117,7 @@ def importnc(ctx: OpContext, p: Params) -> None:
     try:
         ctx.make_cube(
             container=container,
-            measure=measure,
+            measure=p.str("measure"),
             measure_type=variable_type(plan.variable.dtype),
             dims=plan.dims,
             staged=staged,
@@ -309,9 +321,17 @@ def _concepts(p: Params, name: str, dims: list[str]) -> list[str]:
     return given
 
 
-def _metadata(ds: Any, plan: Plan, everything: bool) -> list[MetadataItem]:
+def read_metadata(ds: Any, plan: Plan, p: Params) -> list[MetadataItem]:
     """Global, dimension and measure attributes; without import_metadata only the measure's
-    missing value, which the cube needs to be exported faithfully."""
+    missing value, which the cube needs to be exported faithfully. With check_compliance=yes
+    a file lacking the CF basics is refused."""
+    items = _metadata(ds, plan, p.yes("import_metadata"))
+    if p.yes("check_compliance"):
+        _check_compliance(plan, items)
+    return items
+
+
+def _metadata(ds: Any, plan: Plan, everything: bool) -> list[MetadataItem]:
     measure = plan.variable
     if not everything:
         return [i for i in attribute_items(measure, measure.name) if i.key in _MISSING_KEYS]
