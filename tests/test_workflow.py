@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -410,3 +411,30 @@ def test_view_draws_the_run_coloured_by_status_when_oph_term_imgs_asks(shell, ru
     drawn = next((tmp_path / "data").glob("*.svg")).read_text()
     assert viewed.notes[0].startswith("graph of the run written to")
     assert "palegreen" in drawn  # both tasks completed
+
+
+def test_wait_for_a_file_then_go_on_with_the_variables_it_sets(submit, run, tmp_path):
+    flag = tmp_path / "data" / "ready.flag"
+    timer = threading.Timer(0.5, flag.write_text, args=("done",))
+    timer.start()
+    waiting = ["type=file", "filename=ready.flag", "timeout=30", "key=name", "value=made_after"]
+    outcome = submit(
+        workflow(
+            task("wait", "oph_wait", waiting),
+            task("make", "oph_createcontainer", ["container=@name", "dim=x"], after("wait")),
+        )
+    )
+    timer.join()
+    assert outcome.ok and statuses(outcome) == {"wait": "COMPLETED", "make": "COMPLETED"}
+    assert run("oph_containerschema container=made_after")
+    late = submit(
+        workflow(task("wait", "oph_wait", ["type=file", "filename=no.flag", "timeout=1"]))
+    )
+    assert not late.ok and "'no.flag' did not appear in 1 s" in late.message
+
+
+def test_a_lone_wait_runs_from_the_prompt(shell, tmp_path):
+    (tmp_path / "data" / "here.flag").write_text("")
+    assert shell.run_line("oph_wait type=file;filename=here.flag;timeout=5").ok
+    missing = shell.run_line("oph_wait type=file;filename=gone.flag;timeout=1")
+    assert not missing.ok and "'gone.flag' did not appear in 1 s" in missing.message

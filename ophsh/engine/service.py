@@ -68,6 +68,8 @@ class RequestError(Exception):
 class WorkflowRunner(Protocol):
     """Runs multi-task workflows for a :class:`Service` (ophsh.workflow provides one)."""
 
+    controls: frozenset[str]  # operators only a workflow runs (oph_wait, oph_if, ...)
+
     def prepare(self, document: dict[str, Any]) -> Any: ...
 
     def run(
@@ -129,7 +131,8 @@ class Service:
             operator = str(tasks[0].get("operator", "")).lower()
             if len(tasks) > 1 and operator in SERVER_OPERATORS:
                 raise RequestError(3, f"{operator} must be the only task of its request")
-            if len(tasks) > 1 or workflow.get("direct_output") == "no":
+            alone = len(tasks) == 1 and workflow.get("direct_output") != "no"
+            if not alone or (self.workflows and operator in self.workflows.controls):
                 return self._submit_workflow(user, workflow, progress, cancel)
             raw = self._from_wire(workflow, tasks[0])
         except RequestError as err:
@@ -147,6 +150,8 @@ class Service:
     ) -> Reply:
         """Answer a request the caller has validated (context arguments included)."""
         stored = to_workflow(request, user)
+        if self.workflows and request.operator in self.workflows.controls:
+            return self._submit_workflow(user, stored, progress, cancel)
         return self._answer(user, request, None, stored, progress, cancel)
 
     def _answer(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,8 @@ class TaskState:
 
 class WorkflowEngine:
     """What :class:`~ophsh.engine.service.Service` calls for multi-task requests."""
+
+    controls = CONTROL
 
     def __init__(self, specs: Specs) -> None:
         self.specs = specs
@@ -275,13 +278,40 @@ class _Run:
             for i, key in enumerate(keys):
                 self.variables[key] = given[i] if i < len(given) else given[-1]
         elif task.operator == "oph_wait":
-            if values.get("type", "clock") != "clock":
-                raise _TaskFailed("oph_wait waits for time only here (type=clock)")
+            self._wait(values)
+
+    def _wait(self, values: dict[str, str]) -> None:
+        """oph_wait: sleep for timeout= seconds (type=clock) or until filename= exists in the
+        data directory (type=file, at most timeout= seconds; -1: no limit), then set the
+        variables key= to value=."""
+        kind = values.get("type", "clock")
+        try:
             seconds = float(values.get("timeout", "-1"))
+        except ValueError:
+            raise _TaskFailed(f"oph_wait: timeout '{values['timeout']}' is not a number") from None
+        if kind == "clock":
             if seconds < 0:
                 raise _TaskFailed("oph_wait type=clock needs timeout= seconds")
             if self.cancel.wait(seconds):
                 raise _TaskFailed(self.cancel.reason)
+        elif kind == "file":
+            name = values.get("filename", "-")
+            if name in ("", "-"):
+                raise _TaskFailed("oph_wait type=file needs filename=")
+            cdd = values.get("cdd") or self.context.cdd or "/"
+            path = self.service.paths.real(cdd, name)
+            deadline = time.monotonic() + seconds if seconds >= 0 else None
+            while not path.exists():
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise _TaskFailed(f"oph_wait: '{name}' did not appear in {seconds:g} s")
+                if self.cancel.wait(0.2):
+                    raise _TaskFailed(self.cancel.reason)
+        else:
+            raise _TaskFailed("oph_wait waits for a time or a file here (type=clock|file)")
+        keys = [k for k in values.get("key", "-").split("|") if k not in ("", "-")]
+        given = values.get("value", "-").split("|")
+        for i, key in enumerate(keys):
+            self.variables[key] = given[min(i, len(given) - 1)]
 
     # -- the end ---------------------------------------------------------------------------
     def _on_exit(self) -> None:
