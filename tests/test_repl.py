@@ -112,7 +112,8 @@ def test_ctrl_c_stops_a_running_job_and_the_shell_goes_on(repl, tmp_path):
     repl.expect_exact("/")
 
 
-def test_long_outputs_go_through_the_pager(tmp_path):
+def paged_shell(tmp_path) -> pexpect.spawn:
+    """The shell in a 20-line terminal whose pager marks every line it shows with PAGED:."""
     env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "sed s/^/PAGED:/"}
     child = pexpect.spawn(
         sys.executable,
@@ -124,6 +125,11 @@ def test_long_outputs_go_through_the_pager(tmp_path):
         env=env,
     )
     child.expect_exact(">>")
+    return child
+
+
+def test_long_outputs_go_through_the_pager(tmp_path):
+    child = paged_shell(tmp_path)
     child.sendline("oph_operators_list")  # some 80 rows: taller than 20 lines
     child.expect_exact("PAGED:")
     child.expect_exact("OPH_REDUCE2")  # names as Ophidia lists them
@@ -178,17 +184,7 @@ def test_the_prompt_lets_go_of_a_deleted_cube(repl):
 
 
 def test_help_goes_through_the_pager_when_it_is_long(tmp_path):
-    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "PAGER": "sed s/^/PAGED:/"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "ophsh"],
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(20, 160),
-        env=env,
-    )
-    child.expect_exact(">>")
+    child = paged_shell(tmp_path)
     child.sendline("help")
     child.expect_exact("PAGED:")
     child.expect_exact("Built-in commands")
