@@ -438,3 +438,33 @@ def test_a_lone_wait_runs_from_the_prompt(shell, tmp_path):
     assert shell.run_line("oph_wait type=file;filename=here.flag;timeout=5").ok
     missing = shell.run_line("oph_wait type=file;filename=gone.flag;timeout=1")
     assert not missing.ok and "'gone.flag' did not appear in 1 s" in missing.message
+
+
+def answer_when_waiting(shell, line: str):
+    """oph_input as soon as the task has started waiting (the workflow runs in the background)."""
+    for _ in range(100):
+        outcome = shell.run_line(line)
+        if outcome.ok or "is waiting for input" not in outcome.message:
+            return outcome
+        time.sleep(0.1)
+    return outcome
+
+
+@pytest.mark.parametrize("action", ["continue", "abort"])
+def test_a_workflow_waits_for_oph_input(submit, shell, run, action):
+    ask = task("ask", "oph_wait", ["type=input", "timeout=60"])
+    make = task("make", "oph_createcontainer", ["container=@name", "dim=x"], after("ask"))
+    number = submit(workflow(ask, make, exec_mode="async")).reply.jobid.split("?")[1].split("#")[0]
+    line = f"oph_input id={number};taskname=ask;action={action};key=name;value=answered"
+    given = answer_when_waiting(shell, line)
+    assert given.ok, given.message
+    assert given.reply.document.text_titled("Input") == f"Workflow {number}, task 'ask': {action}"
+    watched = shell.run_line("watch")
+    if action == "continue":
+        assert statuses(watched) == {"ask": "COMPLETED", "make": "COMPLETED"}
+        assert run("oph_containerschema container=answered")
+    else:
+        assert statuses(watched) == {"ask": "ERROR", "make": "ABORTED"}
+        assert "aborted by oph_input" in watched.message
+    nobody = shell.run_line(f"oph_input id={number};taskname=ask")
+    assert not nobody.ok and f"no task 'ask' of workflow {number} is waiting" in nobody.message

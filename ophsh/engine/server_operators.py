@@ -1,6 +1,7 @@
 """Operators Ophidia's server answers itself, without a job: oph_get_config (the user's stored
 state), oph_resume (jobs, their progress, stored responses and requests), oph_cancel (stop a
-running workflow) and oph_manage_session (list and create sessions)."""
+running workflow), oph_input (answer a task waiting in a running workflow) and
+oph_manage_session (list and create sessions)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ophsh.backend import Reply
 from ophsh.document import Document
+from ophsh.engine.inputs import ACTIONS, Answer
 from ophsh.engine.resume_documents import ResumeQuery, job_list, progress, request_list, whole
 from ophsh.engine.sessions import Job, Session
 from ophsh.errors import NotFoundError
@@ -20,7 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ["SERVER_OPERATORS", "ServerOperators"]
 
-SERVER_OPERATORS = ("oph_get_config", "oph_resume", "oph_manage_session", "oph_cancel")
+SERVER_OPERATORS = (
+    "oph_get_config",
+    "oph_resume",
+    "oph_manage_session",
+    "oph_cancel",
+    "oph_input",
+)
 CANCEL_TYPES = ("kill", "abort", "stop")
 WRONG_PARAMETER = 7
 
@@ -48,6 +56,7 @@ class ServerOperators:
             "oph_resume": self.resume,
             "oph_manage_session": self.manage_session,
             "oph_cancel": self.cancel,
+            "oph_input": self.input,
         }
 
     def answer(self, user: str, request: TaskRequest) -> Reply:
@@ -162,6 +171,32 @@ class ServerOperators:
             else:
                 running[wid].halt()
             doc.add_text("cancel", "Cancel", f"Workflow {wid}: {kind} requested")
+            doc.set_status(True)
+        return Reply(document=doc)
+
+    def input(self, user: str, request: TaskRequest) -> Reply:
+        """Answer a task of a running workflow that waits with oph_wait type=input."""
+        session = self._session(user, request)
+        doc = _document(user)
+        try:
+            wid = whole(request.get("id"), 0)
+        except ValueError:
+            wid = 0
+        task = request.get("taskname") or "Task 0"
+        action = (request.get("action") or "continue").lower()
+        keys = [k for k in (request.get("key") or "-").split("|") if k not in ("", "-")]
+        given = (request.get("value") or "-").split("|")
+        answer = Answer(
+            action, tuple((k, given[min(i, len(given) - 1)]) for i, k in enumerate(keys))
+        )
+        if wid <= 0:
+            doc.fail("oph_input needs id= the workflow number (see oph_resume)")
+        elif action not in ACTIONS:
+            doc.fail(f"oph_input action={action}: use one of {', '.join(ACTIONS)}")
+        elif not self.service.inputs.give(session.code, wid, task, answer):
+            doc.fail(f"no task '{task}' of workflow {wid} is waiting for input")
+        else:
+            doc.add_text("input", "Input", f"Workflow {wid}, task '{task}': {action}")
             doc.set_status(True)
         return Reply(document=doc)
 

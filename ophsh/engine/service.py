@@ -23,6 +23,7 @@ from ophsh.backend import Reply
 from ophsh.document import ERROR, Document
 from ophsh.engine.context import CancelFlag, OpContext, Progress
 from ophsh.engine.fanout import massive_param, run_massive
+from ophsh.engine.inputs import Inputs
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
 from ophsh.engine.registry import HANDLERS
@@ -110,6 +111,7 @@ class Service:
         self.workflows = workflows
         self.runner = JobRunner(workers=workers, sync_limit=sync_limit)
         self.server_operators = ServerOperators(self)
+        self.inputs = Inputs()  # tasks waiting for oph_input
         self._reserved = self.specs.reserved | {"sessionid"}
 
     # -- the doors ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ default); ``embedded`` only orders. ``on_error`` decides what a failure does: ``
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -278,12 +279,12 @@ class _Run:
             for i, key in enumerate(keys):
                 self.variables[key] = given[i] if i < len(given) else given[-1]
         elif task.operator == "oph_wait":
-            self._wait(values)
+            self._wait(task.name, values)
 
-    def _wait(self, values: dict[str, str]) -> None:
-        """oph_wait: sleep for timeout= seconds (type=clock) or until filename= exists in the
-        data directory (type=file, at most timeout= seconds; -1: no limit), then set the
-        variables key= to value=."""
+    def _wait(self, name: str, values: dict[str, str]) -> None:
+        """oph_wait: sleep for timeout= seconds (type=clock), or until filename= exists in the
+        data directory (type=file) or oph_input answers (type=input), at most timeout= seconds
+        (-1: no limit); then set the variables key= to value= (and those oph_input gives)."""
         kind = values.get("type", "clock")
         try:
             seconds = float(values.get("timeout", "-1"))
@@ -306,12 +307,34 @@ class _Run:
                     raise _TaskFailed(f"oph_wait: '{name}' did not appear in {seconds:g} s")
                 if self.cancel.wait(0.2):
                     raise _TaskFailed(self.cancel.reason)
+        elif kind == "input":
+            self._await_input(name, seconds)
         else:
-            raise _TaskFailed("oph_wait waits for a time or a file here (type=clock|file)")
+            raise _TaskFailed(f"oph_wait type={kind}: use clock, file or input")
         keys = [k for k in values.get("key", "-").split("|") if k not in ("", "-")]
         given = values.get("value", "-").split("|")
         for i, key in enumerate(keys):
             self.variables[key] = given[min(i, len(given) - 1)]
+
+    def _await_input(self, name: str, seconds: float) -> None:
+        """Wait until oph_input says continue (setting its variables) or abort."""
+        deadline = time.monotonic() + seconds if seconds >= 0 else None
+        code, workflow = self.session.code, self.job.workflow
+        with self.service.inputs.waiting(code, workflow, name) as inbox:
+            while True:
+                try:
+                    answer = inbox.get(timeout=0.2)
+                except queue.Empty:
+                    if self.cancel.is_set():
+                        raise _TaskFailed(self.cancel.reason) from None
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise _TaskFailed(f"oph_wait: no input came in {seconds:g} s") from None
+                    continue
+                if answer.action == "abort":
+                    raise _TaskFailed(f"aborted by oph_input (workflow {workflow})")
+                if answer.action == "continue":
+                    self.variables.update(answer.variables)
+                    return
 
     # -- the end ---------------------------------------------------------------------------
     def _on_exit(self) -> None:
