@@ -553,3 +553,20 @@ def test_a_password_typed_at_the_prompt_is_not_echoed(served, tmp_path):
     assert not any(
         "wonderland" in p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file()
     )  # nor kept in any file
+
+
+def test_oph_input_from_pyophidia_lets_a_waiting_job_go_on(served):
+    client = served.client()
+    asking = json.loads(napping("async", 1))
+    asking["tasks"][0]["arguments"] = ["type=input", "timeout=60"]
+    client.wsubmit(json.dumps(asking))
+    number = client.last_jobid.split("?")[1].split("#")[0]
+    for _ in range(100):  # until the task has started waiting
+        answered = client.submit(f"oph_input id={number};taskname=wait;action=continue;")
+        if answered is not None or "is waiting for input" not in str(client.last_error):
+            break
+        time.sleep(0.1)
+    assert f"Workflow {number}, task 'wait': continue" in client.last_response
+    response = finished(client, number)
+    status = [o for o in response["response"] if o["objkey"] == "workflow_status"]
+    assert status[0]["objcontent"][0]["message"] == "OPH_STATUS_COMPLETED", response
