@@ -195,8 +195,7 @@ class ServerOperators:
             doc.fail(f"oph_input action={action}: use one of {', '.join(ACTIONS)}")
         elif not self.service.inputs.give(session.code, wid, task, answer):
             doc.fail(f"no task '{task}' of workflow {wid} is waiting for input")
-        else:
-            doc.add_text("input", "Input", f"Workflow {wid}, task '{task}': {action}")
+        else:  # Ophidia answers with the status alone
             doc.set_status(True)
         return Reply(document=doc)
 
