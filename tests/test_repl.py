@@ -10,6 +10,12 @@ import pexpect
 import pytest
 from factories import raw_frame, write_fits
 
+# A workflow of one two-minute pause: a job that runs until the test stops it.
+LONG_WAIT = (
+    '{"name": "w", "exec_mode": "sync", "direct_output": "no", "tasks": ['
+    '{"name": "pause", "operator": "oph_wait", "arguments": ["type=clock", "timeout=120"]}]}'
+)
+
 
 @pytest.fixture
 def repl(tmp_path):
@@ -97,10 +103,7 @@ def test_ctrl_r_finds_an_earlier_command(repl):
 
 
 def test_ctrl_c_stops_a_running_job_and_the_shell_goes_on(repl, tmp_path):
-    (tmp_path / "wait.json").write_text(
-        '{"name": "w", "exec_mode": "sync", "direct_output": "no", "tasks": ['
-        '{"name": "pause", "operator": "oph_wait", "arguments": ["type=clock", "timeout=120"]}]}'
-    )
+    (tmp_path / "wait.json").write_text(LONG_WAIT)
     repl.sendline("./wait.json")
     repl.expect_exact("wait.json")
     time.sleep(2)  # let the job start (a Ctrl-C before that cancels the line, not a job)
@@ -238,10 +241,7 @@ def test_the_coloured_viewer_colours_titles_as_the_prompt(repl):
 
 
 def test_oph_timeout_stops_a_command_that_takes_too_long(repl, tmp_path):
-    (tmp_path / "wait.json").write_text(
-        '{"name": "w", "exec_mode": "sync", "direct_output": "no", "tasks": ['
-        '{"name": "pause", "operator": "oph_wait", "arguments": ["type=clock", "timeout=120"]}]}'
-    )
+    (tmp_path / "wait.json").write_text(LONG_WAIT)
     repl.sendline("setenv OPH_TIMEOUT=1")
     repl.expect_exact(">>")
     repl.sendline("./wait.json")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["ACTIONS", "Answer", "Inputs"]
+__all__ = ["ACTIONS", "Answer", "Inputs", "variables"]
 
 ACTIONS = ("continue", "abort", "wait")
 
@@ -20,6 +20,13 @@ class Answer:
 
     action: str
     variables: tuple[tuple[str, str], ...] = ()
+
+
+def variables(keys: str, values: str) -> tuple[tuple[str, str], ...]:
+    """The variables ``key=a|b;value=1|2`` sets; a missing value repeats the last one."""
+    names = [k for k in keys.split("|") if k not in ("", "-")]
+    given = values.split("|")
+    return tuple((name, given[min(i, len(given) - 1)]) for i, name in enumerate(names))
 
 
 Key = tuple[str, int, str]  # session code, workflow id, task name

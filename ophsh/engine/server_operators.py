@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ophsh.backend import Reply
 from ophsh.document import Document
-from ophsh.engine.inputs import ACTIONS, Answer
+from ophsh.engine.inputs import ACTIONS, Answer, variables
 from ophsh.engine.resume_documents import ResumeQuery, job_list, progress, request_list, whole
 from ophsh.engine.sessions import Job, Session
 from ophsh.errors import NotFoundError
@@ -184,11 +184,7 @@ class ServerOperators:
             wid = 0
         task = request.get("taskname") or "Task 0"
         action = (request.get("action") or "continue").lower()
-        keys = [k for k in (request.get("key") or "-").split("|") if k not in ("", "-")]
-        given = (request.get("value") or "-").split("|")
-        answer = Answer(
-            action, tuple((k, given[min(i, len(given) - 1)]) for i, k in enumerate(keys))
-        )
+        answer = Answer(action, variables(request.get("key") or "-", request.get("value") or "-"))
         if wid <= 0:
             doc.fail("oph_input needs id= the workflow number (see oph_resume)")
         elif action not in ACTIONS:

@@ -134,13 +134,17 @@ class Service:
             if len(tasks) > 1 and operator in SERVER_OPERATORS:
                 raise RequestError(3, f"{operator} must be the only task of its request")
             alone = len(tasks) == 1 and workflow.get("direct_output") != "no"
-            if not alone or (self.workflows and operator in self.workflows.controls):
+            if not alone or self._controls(operator):
                 return self._submit_workflow(user, workflow, progress, cancel)
             raw = self._from_wire(workflow, tasks[0])
         except RequestError as err:
             return Reply(error=err.code, message=err.message)
         check: Check = lambda r: validate(r, self.specs, strict=False)  # noqa: E731
         return self._answer(user, raw, check, workflow, progress, cancel)
+
+    def _controls(self, operator: str) -> bool:
+        """Whether ``operator`` only runs inside a workflow (oph_wait, oph_if...), even alone."""
+        return self.workflows is not None and operator in self.workflows.controls
 
     def submit(
         self,
@@ -152,7 +156,7 @@ class Service:
     ) -> Reply:
         """Answer a request the caller has validated (context arguments included)."""
         stored = to_workflow(request, user)
-        if self.workflows and request.operator in self.workflows.controls:
+        if self._controls(request.operator):
             return self._submit_workflow(user, stored, progress, cancel)
         return self._answer(user, request, None, stored, progress, cancel)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ophsh.document import Document
 from ophsh.engine.catalog import now
 from ophsh.engine.context import CancelFlag
+from ophsh.engine.inputs import variables
 from ophsh.engine.sessions import Job, Session
 from ophsh.errors import OphshError
 from ophsh.request import Context, TaskRequest, TaskResult
@@ -272,12 +273,12 @@ class _Run:
         elif task.operator == "oph_else":
             state.taken = True
         elif task.operator == "oph_set":
-            keys = (values.get("key") or values.get("keys") or "").split("|")
-            given = values.get("value", "").split("|")
-            if not keys or keys == [""]:
+            pairs = variables(
+                values.get("key") or values.get("keys") or "", values.get("value", "")
+            )
+            if not pairs:
                 raise _TaskFailed("oph_set needs key=")
-            for i, key in enumerate(keys):
-                self.variables[key] = given[i] if i < len(given) else given[-1]
+            self.variables.update(pairs)
         elif task.operator == "oph_wait":
             self._wait(task.name, values)
 
@@ -311,10 +312,7 @@ class _Run:
             self._await_input(name, seconds)
         else:
             raise _TaskFailed(f"oph_wait type={kind}: use clock, file or input")
-        keys = [k for k in values.get("key", "-").split("|") if k not in ("", "-")]
-        given = values.get("value", "-").split("|")
-        for i, key in enumerate(keys):
-            self.variables[key] = given[min(i, len(given) - 1)]
+        self.variables.update(variables(values.get("key", "-"), values.get("value", "-")))
 
     def _await_input(self, name: str, seconds: float) -> None:
         """Wait until oph_input says continue (setting its variables) or abort."""

@@ -124,15 +124,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
             shape,
             "reduce2",
         )
-    made = ctx.derive(
-        cube,
-        dims=collapse(cube.dims, {dim.name}),
-        staged=staged,
-        objkey="reduce2",
-        container=p.opt("container"),
-        description=p.str("description"),
-    )
-    mark_frequency(ctx, made, cube, [dim.name])
+    _publish_reduced(ctx, p, cube, dim, staged, "reduce2")
 
 
 def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
@@ -363,15 +355,7 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
             shape,
             "aggregate2",
         )
-    made = ctx.derive(
-        cube,
-        dims=collapse(cube.dims, {dim.name}),
-        staged=staged,
-        objkey="aggregate2",
-        container=p.opt("container"),
-        description=p.str("description"),
-    )
-    mark_frequency(ctx, made, cube, [dim.name])
+    _publish_reduced(ctx, p, cube, dim, staged, "aggregate2")
 
 
 def _across_first(
@@ -381,3 +365,18 @@ def _across_first(
     with np.errstate(all="ignore"):
         result = reduce_last(np.moveaxis(np.asarray(block), 0, -1), operation, missing=missing)
     return result.astype(dtype)
+
+
+def _publish_reduced(
+    ctx: OpContext, p: Params, cube: Cube, dim: Dim, staged: Staged, objkey: str
+) -> None:
+    """The cube with ``dim`` reduced away, its container's frequency noted."""
+    made = ctx.derive(
+        cube,
+        dims=collapse(cube.dims, {dim.name}),
+        staged=staged,
+        objkey=objkey,
+        container=p.opt("container"),
+        description=p.str("description"),
+    )
+    mark_frequency(ctx, made, cube, [dim.name])
