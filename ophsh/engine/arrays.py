@@ -231,12 +231,6 @@ class ArrayFiles:
             return load(path)
         return pread_rows(self._descriptors.get(path), offset, shape, dtype, start, stop, path)
 
-    def size_of(self, name: str) -> int:
-        path = self.data / name
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.glob("*.npy"))
-        return path.stat().st_size
-
     def close(self) -> None:
         """Close the descriptors kept for reading."""
         self._descriptors.close()

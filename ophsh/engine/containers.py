@@ -77,19 +77,8 @@ class ContainerTable:
                 (folder, name, description, vocabulary, now()),
             )
             cid = cur.lastrowid
-            _insert_dims(db, cid, 0, dims, times or {}, keep_existing=False)
+            _insert_dims(db, cid, dims, times or {})
         return self.by_id(cid)
-
-    def add_dims(
-        self,
-        container: Container,
-        dims: Iterable[tuple[str, str, str]],
-        times: Mapping[str, TimeInfo] | None = None,
-    ) -> None:
-        with self.catalog.write() as db:
-            _insert_dims(
-                db, container.id, len(container.dims), dims, times or {}, keep_existing=True
-            )
 
     def record_times(self, container: Container, times: Mapping[str, TimeInfo]) -> None:
         """Make declared dimensions without time facts time axes with the facts in ``times``."""
@@ -131,22 +120,14 @@ class ContainerTable:
 
 
 def _insert_dims(
-    db,
-    container: int,
-    start: int,
-    dims: Iterable[tuple[str, str, str]],
-    times: Mapping[str, TimeInfo],
-    *,
-    keep_existing: bool,
+    db, container: int, dims: Iterable[tuple[str, str, str]], times: Mapping[str, TimeInfo]
 ) -> None:
-    """Declare dimensions of a container from position ``start`` on; with ``keep_existing`` a
-    name it declares already is left as it is."""
+    """Declare the dimensions of a new container, in order, with the facts of its time axes."""
     columns = ", ".join(("container", "pos", "name", "type", "hierarchy", *TIME_COLUMNS))
     rows = []
     for i, (name, kind, hierarchy) in enumerate(dims):
         time = times.get(name)
         facts = tuple(getattr(time, c) for c in TIME_COLUMNS) if time else ("",) * 6
-        rows.append((container, start + i, name, kind, hierarchy, *facts))
-    verb = "INSERT OR IGNORE" if keep_existing else "INSERT"
+        rows.append((container, i, name, kind, hierarchy, *facts))
     marks = ", ".join("?" * (5 + len(TIME_COLUMNS)))
-    db.executemany(f"{verb} INTO container_dims ({columns}) VALUES ({marks})", rows)
+    db.executemany(f"INSERT INTO container_dims ({columns}) VALUES ({marks})", rows)

@@ -97,13 +97,6 @@ class Tree:
             folder_id = row["parent"]
         return "/" + "/".join(reversed(names))
 
-    def owns_folder(self, folder_id: int) -> bool:
-        try:
-            self.path_of(folder_id)
-        except NotFoundError:
-            return False
-        return True
-
     def mkdir(self, cwd: str, path: str) -> Folder:
         absolute = normalize(cwd, path)
         parent_path, name = posixpath.split(absolute)
