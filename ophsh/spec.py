@@ -71,6 +71,7 @@ class OperatorSpec:
     example: str = ""
     family: str = ""  # the engine family that implements it ("" = not in the embedded store)
     gathers: tuple[str, ...] = ()  # parameters whose several values it takes in one run
+    admin: bool = False  # only the server's administrators may run it
     _index: dict[str, ParamSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -247,6 +248,7 @@ def _operators(root: Path, common: tuple[ParamSpec, ...]) -> dict[str, OperatorS
             example=overlay.get("example", "").strip(),
             family=overlay.get("family", "") if overlay.get("implemented", True) else "",
             gathers=tuple(overlay.get("gathers", ())),
+            admin=bool(overlay.get("admin", False)),
         )
     return operators
 

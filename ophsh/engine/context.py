@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ophsh.document import Document
+from ophsh.engine.activity import ActivityLog
 from ophsh.engine.arrays import Staged
 from ophsh.engine.kernels import map_blocks
 from ophsh.engine.metadata import MetadataItem
@@ -84,6 +85,7 @@ class OpContext:
     progress: Progress = _no_progress
     cancel: CancelFlag = field(default_factory=CancelFlag)
     outputs: dict[str, str] = field(default_factory=dict)
+    activity: ActivityLog = field(default_factory=ActivityLog)  # the service's log
     _owned_folders: dict[int, bool] = field(default_factory=dict)
 
     @property

@@ -42,6 +42,7 @@ _WHERE: dict[str, str] = {
     "oph_instances": "system.instances",
     "oph_cluster": "system.cluster",
     "oph_showgrid": "system.showgrid",
+    "oph_log_info": "system.log_info",
     **dict.fromkeys(UNAVAILABLE, "system.unavailable"),
     "oph_cubeschema": "cubes.cubeschema",
     "oph_cubesize": "cubes.cubesize",

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ophsh.backend import Reply
 from ophsh.document import ERROR, Document
+from ophsh.engine.activity import ActivityLog
 from ophsh.engine.context import CancelFlag, OpContext, Progress
 from ophsh.engine.fanout import massive_param, run_massive
 from ophsh.engine.inputs import Inputs
@@ -102,6 +103,7 @@ class Service:
         workers: int = 4,
         workflows: WorkflowRunner | None = None,
         sync_limit: float | None = None,
+        admins: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or Settings()
@@ -113,6 +115,9 @@ class Service:
         self.server_operators = ServerOperators(self)
         self.inputs = Inputs()  # tasks waiting for oph_input
         self._reserved = self.specs.reserved | {"sessionid"}
+        # Who may run administrators' operators; the embedded store's user owns it.
+        self.is_admin = admins or (lambda user: True)
+        self.activity = ActivityLog()  # what oph_log_info shows
 
     # -- the doors ------------------------------------------------------------------------
     def execute(
@@ -170,6 +175,7 @@ class Service:
         cancel: CancelFlag | None,
     ) -> Reply:
         try:
+            self._check_role(user, request.operator)
             if request.operator in SERVER_OPERATORS:
                 if check is not None:
                     request, _ = check(request)
@@ -195,6 +201,12 @@ class Service:
             return self._run_job(user, session, job, request, check, progress, flag)
 
         return self.runner.launch(mode, session, job, body, cancel)
+
+    def _check_role(self, user: str, operator: str) -> None:
+        """Refuse an administrators' operator (oph_log_info) to anyone else, as Ophidia does."""
+        spec = self.specs.operators.get(operator)
+        if spec is not None and spec.admin and not self.is_admin(user):
+            raise RequestError(AUTH_ERROR, f"{operator} is for administrators only")
 
     def _new_job(self, session: Session, request: TaskRequest, stored: dict[str, Any]) -> Job:
         """Record the job; on a full disk a request that frees room may use the reserve."""
@@ -313,9 +325,29 @@ class Service:
     ) -> TaskResult:
         """Run one validated request (massive or not); failures end up in the document.
         ``marker`` is the (workflow id, marker id) of the task, for a massive one's report."""
+        self.activity.add("INFO", f"{request.operator} started by {user}: {request.text}")
+        result = self._run_task(user, session, request, warnings, progress, cancel, marker)
+        self._log_outcome(request.operator, result)
+        return result
+
+    def _log_outcome(self, operator: str, result: TaskResult) -> None:
+        title, message = result.document.status
+        if title == ERROR:
+            self.activity.add("ERROR", f"{operator} failed: {message}")
+            return
+        cube = result.last("cube")
+        container = cube.rsplit("/", 2)[-2] if cube.count("/") >= 2 else ""
+        self.activity.add(
+            "INFO",
+            f"{operator} completed" + (f"; cube {cube}" if cube else ""),
+            int(container) if container.isdigit() else None,
+        )
+
+    def _run_task(self, user, session, request, warnings, progress, cancel, marker) -> TaskResult:
         doc = Document(producer=user)
         spec = self.specs.operators[request.operator]
         try:
+            self._check_role(user, spec.name)
             handler = HANDLERS.get(spec.name)
             if handler is None:
                 raise OphshError(f"{spec.name} is not available in the embedded store")
@@ -328,6 +360,9 @@ class Service:
             else:
                 handler(ctx, Params(spec, request))
                 result = TaskResult(doc, outputs(ctx.outputs, request))
+        except RequestError as err:
+            finish(doc, warnings, err.message)
+            return TaskResult(doc)
         except OphshError as err:
             finish(doc, warnings, str(err))
             return TaskResult(doc)
@@ -356,6 +391,7 @@ class Service:
             doc=doc,
             settings=self.settings,
             command=request.text,
+            activity=self.activity,
         )
         if progress is not None:
             ctx.progress = progress

@@ -112,6 +112,9 @@ def _user_parser() -> argparse.ArgumentParser:
         required=True,
         help="read the password from standard input (never from the command line)",
     )
+    add.add_argument(
+        "--admin", action="store_true", help="may read the service's log (oph_log_info)"
+    )
     add.add_argument("--store", type=Path, default=argparse.SUPPRESS)
     rm = sub.add_parser("del", help="remove a user")
     rm.add_argument("name")
@@ -147,7 +150,7 @@ def user(argv: list[str]) -> int:
         users = Users(store)
         if options.action == "add":
             password = sys.stdin.readline().rstrip("\r\n")
-            users.add(options.name, password)
+            users.add(options.name, password, admin=options.admin)
             print(f"user {options.name} added")
         elif options.action == "del":
             users.delete(options.name)
@@ -158,7 +161,7 @@ def user(argv: list[str]) -> int:
             print(users.issue_token(options.name))
         else:
             for name in users.names():
-                print(name)
+                print(f"{name} (administrator)" if users.is_admin(name) else name)
     finally:
         store.close()
     return ExitCode.OK
@@ -241,6 +244,7 @@ def serve(argv: list[str]) -> int:
         workers=options.workers,
         workflows=WorkflowEngine(specs),
         sync_limit=options.max_request_seconds or None,
+        admins=users.is_admin,
     )
     try:
         server = OphidiaServer(

@@ -88,7 +88,7 @@ class Users:
         """The hash an unknown name's password is checked against, made on first need."""
         return hash_password(secrets.token_hex(16))
 
-    def add(self, name: str, password: str) -> None:
+    def add(self, name: str, password: str, *, admin: bool = False) -> None:
         if not _NAME.match(name) or name == TOKEN_USER:
             raise OphshError(f"'{name}' is not a valid user name (letters, digits, _ . @ -)")
         if len(password) < 4:
@@ -97,8 +97,8 @@ class Users:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise OphshError(f"user '{name}' already exists")
             db.execute(
-                "INSERT INTO users (name, pw_hash, created) VALUES (?, ?, ?)",
-                (name, hash_password(password), now()),
+                "INSERT INTO users (name, pw_hash, is_admin, created) VALUES (?, ?, ?, ?)",
+                (name, hash_password(password), int(admin), now()),
             )
 
     def delete(self, name: str) -> None:
@@ -176,6 +176,11 @@ class Users:
         with self._lock:
             self._verified[name] = remembered
         return name
+
+    def is_admin(self, name: str) -> bool:
+        """Whether ``name`` may run the administrators' operators (oph_log_info)."""
+        row = self.catalog.one("SELECT is_admin FROM users WHERE name = ?", (name,))
+        return bool(row and row["is_admin"])
 
     def _exists(self, name: str) -> bool:
         return self.catalog.one("SELECT 1 FROM users WHERE name = ?", (name,)) is not None

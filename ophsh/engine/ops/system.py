@@ -11,7 +11,7 @@ from ophsh.engine.context import OpContext
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError
 
-__all__ = ["UNAVAILABLE", "cluster", "instances", "showgrid", "unavailable"]
+__all__ = ["UNAVAILABLE", "cluster", "instances", "log_info", "showgrid", "unavailable"]
 
 # Why each operator has no meaning here.
 UNAVAILABLE = {
@@ -70,3 +70,23 @@ def showgrid(ctx: OpContext, p: Params) -> None:
     """The named grids of a container: the embedded store keeps none."""
     ctx.container(p.str("container"))
     ctx.doc.add_grid("showgrid_list", "Grid List", ("GRID NAME",), ("string",), [])
+
+
+def log_info(ctx: OpContext, p: Params) -> None:
+    """The last lines of the service's log, or of those about one container."""
+    kind, count = p.str("log_type"), p.int("nlines")
+    if kind == "ioserver":
+        raise OperatorError(
+            "the embedded store has no separate I/O server; its work is in log_type=server"
+        )
+    container = None
+    if kind == "container":
+        container = p.int("container_id")
+        if container <= 0:
+            raise OperatorError("log_type=container needs container_id, the number in its PID")
+        ctx.container(f"{ctx.store.web_server}/{container}")
+    lines = ctx.activity.last(count, container=container)
+    rows = [[line.timestamp, line.level, line.message] for line in lines]
+    ctx.doc.add_grid(
+        "log_info", "Log Data", ("TIMESTAMP", "TYPE", "MESSAGE"), ("string",) * 3, rows
+    )
