@@ -15,7 +15,7 @@ import numpy as np
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.ops.netcdf_file import open_nc
-from ophsh.engine.ops.netcdf_read import Plan, plan_variable, source_file
+from ophsh.engine.ops.netcdf_read import Plan, first_mismatch, plan_variable, source_file
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError
 
@@ -72,23 +72,21 @@ def concatnc(ctx: OpContext, p: Params) -> None:
 
 def _check_fits(cube: Cube, plan: Plan, along: Dim, check_values: bool) -> None:
     """Every dimension but ``along`` has the cube's size (and explicit ones its values)."""
-    for mine, theirs in zip(cube.active_dims, plan.dims, strict=True):
-        if mine.name == along.name:
-            continue
-        if mine.size != theirs.size:
-            raise OperatorError(
-                f"dimension {mine.name} has {theirs.size} values in the file and {mine.size} "
-                f"in {cube.pid}"
-            )
-        if (
-            check_values
-            and mine.explicit
-            and not np.array_equal(np.asarray(mine.values, float), np.asarray(theirs.values, float))
-        ):
-            raise OperatorError(
-                f"the values of dimension {mine.name} differ between the file and {cube.pid}",
-                hint="check_exp_dim=no appends all the same",
-            )
+    found = first_mismatch(
+        cube.active_dims, plan.dims, along.name, values="explicit" if check_values else "none"
+    )
+    if found is None:
+        return
+    dim, what = found
+    if what == "size":
+        theirs = plan.dims[cube.axis(dim.name)].size
+        raise OperatorError(
+            f"dimension {dim.name} has {theirs} values in the file and {dim.size} in {cube.pid}"
+        )
+    raise OperatorError(
+        f"the values of dimension {dim.name} differ between the file and {cube.pid}",
+        hint="check_exp_dim=no appends all the same",
+    )
 
 
 def _new_values(along: Dim, added: np.ndarray, p: Params) -> np.ndarray:

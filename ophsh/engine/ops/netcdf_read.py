@@ -8,6 +8,7 @@ Nothing is stored until the whole variable was read: a bad file leaves no cube o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from ophsh.engine.ops.netcdf_file import (
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
-__all__ = ["Plan", "importnc", "plan_variable", "read_metadata", "save_import", "source_file"]
+__all__ = [
+    "Plan",
+    "first_mismatch",
+    "importnc",
+    "plan_variable",
+    "read_metadata",
+    "save_import",
+    "source_file",
+]
 
 _HIERARCHIES = ("oph_base", "oph_time")
 _MISSING_KEYS = ("_FillValue", "missing_value")
@@ -190,6 +199,24 @@ def plan_variable(
     attrs = {k: var.getncattr(k) for k in var.ncattrs()}
     missing = [float(v) for key in _MISSING_KEYS if key in attrs for v in np.ravel(attrs[key])]
     return Plan(var, names, dims, chosen, times, missing)
+
+
+def first_mismatch(
+    mine: Sequence[Dim], theirs: Sequence[Dim], along: str, *, values: str = "all"
+) -> tuple[Dim, str] | None:
+    """The first dimension but ``along`` that differs between two files, or a cube and a file,
+    with what differs: its "size", or its "values" (compared for ``values`` = "all" dimensions,
+    only the "explicit" ones, or "none")."""
+    for one, other in zip(mine, theirs, strict=True):
+        if one.name == along:
+            continue
+        if one.size != other.size:
+            return one, "size"
+        if values == "all" or (values == "explicit" and one.explicit):
+            a, b = np.asarray(one.values, float), np.asarray(other.values, float)
+            if not np.allclose(a, b, rtol=1e-12, atol=0.0):
+                return one, "values"
+    return None
 
 
 def _list(p: Params, name: str) -> list[str]:

@@ -21,7 +21,13 @@ import numpy as np
 from ophsh.engine.context import OpContext
 from ophsh.engine.massive import select_files
 from ophsh.engine.ops.netcdf_file import NC_LOCK, open_nc
-from ophsh.engine.ops.netcdf_read import Plan, plan_variable, read_metadata, save_import
+from ophsh.engine.ops.netcdf_read import (
+    Plan,
+    first_mismatch,
+    plan_variable,
+    read_metadata,
+    save_import,
+)
 from ophsh.engine.params import Params
 from ophsh.engine.paths import shown
 from ophsh.errors import OperatorError, ValidationError
@@ -131,13 +137,9 @@ def _counted(reference: Any, ds: Any, dim: str, values: np.ndarray) -> np.ndarra
 
 
 def _check_agrees(first: Plan, other: Plan, along: str, a: str, b: str) -> None:
-    for mine, theirs in zip(first.dims, other.dims, strict=True):
-        if mine.name == along:
-            continue
-        if mine.size != theirs.size or not np.allclose(
-            np.asarray(mine.values, dtype=float), np.asarray(theirs.values, dtype=float)
-        ):
-            raise OperatorError(f"dimension {mine.name} differs between '{a}' and '{b}'")
+    found = first_mismatch(first.dims, other.dims, along)
+    if found is not None:
+        raise OperatorError(f"dimension {found[0].name} differs between '{a}' and '{b}'")
 
 
 def _rows(plans: list[Plan], axis: int, start: int, stop: int) -> np.ndarray:
