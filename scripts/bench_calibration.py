@@ -43,9 +43,11 @@ class Run:
     wall: float
     cpu: float
     peak_mib: float
-    written_mib: float = 0.0  # what the run left on disk: its store and its outputs
+    left_mib: float = 0.0  # what the run left on disk: its store and its outputs
     low: float = 0.0  # fastest and slowest wall time of the runs this one stands for
     high: float = 0.0
+    written_mib: float = 0.0  # what the run sent to the disk, as the kernel counted it
+    outputs_mib: float = 0.0  # of which the calibrated images (the FITS files it exported)
 
 
 def frames_by_kind(raw: Path) -> dict[tuple[str, str], list[Path]]:
@@ -150,14 +152,29 @@ def measure(name: str, raw: Path, out: Path) -> Run:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     child = subprocess.Popen(command(name, raw, out), stdout=subprocess.DEVNULL)
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped: read its io
+    written = written_bytes(child.pid)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     if status:
         raise SystemExit(f"{name} pipeline failed (status {status})")
-    written = stored_bytes(out) / (1 << 20)
+    left = stored_bytes(out) / (1 << 20)
+    outputs = sum(f.stat().st_size for f in out.glob("*.fits")) / (1 << 20)
     shutil.rmtree(out / "store", ignore_errors=True)
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(name, wall, cpu, usage.ru_maxrss / 1024, written, wall, wall)
+    return Run(
+        name, wall, cpu, usage.ru_maxrss / 1024, left, wall, wall, written / (1 << 20), outputs
+    )
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes a process sent towards the disk (``write_bytes`` of /proc/PID/io, less what was
+    cancelled by deleting or truncating files before they reached it); 0 where not counted."""
+    try:
+        fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    except OSError:
+        return 0
+    return int(fields["write_bytes"]) - int(fields["cancelled_write_bytes"])
 
 
 def stored_bytes(folder: Path) -> int:
@@ -189,9 +206,11 @@ def median_run(runs: list[Run]) -> Run:
         middle.wall,
         middle.cpu,
         max(r.peak_mib for r in runs),
-        middle.written_mib,
+        middle.left_mib,
         ordered[0].wall,
         ordered[-1].wall,
+        middle.written_mib,
+        middle.outputs_mib,
     )
 
 
@@ -201,7 +220,7 @@ def report(runs: list[Run]) -> None:
     print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"{'pipeline':12} {'wall s':>7} {'(min-max)':>13} {'cpu s':>7} {'peak MiB':>9} "
-        f"{'written MiB':>11}  {base.name} takes"
+        f"{'written MiB':>11} {'left MiB':>8} {'outputs':>7}  {base.name} takes"
     )
     for run in runs:
         ratio = (
@@ -215,7 +234,7 @@ def report(runs: list[Run]) -> None:
         span = f"({run.low:.2f}-{run.high:.2f})"
         print(
             f"{run.name:12} {run.wall:7.2f} {span:>13} {run.cpu:7.2f} {run.peak_mib:9.0f} "
-            f"{run.written_mib:11.0f}  {ratio}"
+            f"{run.written_mib:11.0f} {run.left_mib:8.0f} {run.outputs_mib:7.0f}  {ratio}"
         )
 
 
@@ -275,7 +294,8 @@ def scaling(args: argparse.Namespace, work: Path) -> None:
         run = measure("ophsh", raw, work / f"ophsh{size}-{n_bias}")
         print(
             f"  {size}x{size}, {n_bias:2d} bias: wall {run.wall:6.2f} s, cpu {run.cpu:6.2f} s, "
-            f"peak {run.peak_mib:5.0f} MiB, written {run.written_mib:5.0f} MiB"
+            f"peak {run.peak_mib:5.0f} MiB, written {run.written_mib:5.0f} MiB "
+            f"({run.outputs_mib:.0f} MiB of results)"
         )
         shutil.rmtree(raw)
         shutil.rmtree(work / f"ophsh{size}-{n_bias}", ignore_errors=True)
