@@ -214,7 +214,6 @@ def test_manual_types_set_the_output_type_and_are_checked():
         ("oph_math(measure,'OPH_MATH_NOPE')", False, "unknown function 'OPH_MATH_NOPE'"),
         ("oph_reduce(measure,'OPH_MEDIAN')", False, "unknown operation"),
         ("oph_roll_up(measure,2)", False, "serves oph_aggregate"),
-        ("oph_expand(measure)", False, "not available in the embedded store"),
         ("oph_sum_scalar(measure,1", False, "expected ')'"),
         ("oph_predicate(measure,'x+','>0','1','0')", False, "expression 'x+'"),
         ("oph_predicate(measure,'y','>0','1','0')", False, "'y' at 1"),

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ophsh.engine.primitives import arithmetic, cluster, gsl, series, wavelet
+from ophsh.engine.primitives import arithmetic, cluster, filters, gsl, layout, series, wavelet
 from ophsh.engine.primitives.syntax import Call, Keyword, Literal, Node, parse_query
 from ophsh.errors import ValidationError
 from ophsh.spec import PrimitiveSpec, closest
 
-__all__ = ["FUNCTIONS", "TYPES", "Evaluation", "evaluate"]
+__all__ = ["FUNCTIONS", "REFUSED", "TYPES", "Evaluation", "evaluate"]
 
 BASE_TYPES = ("byte", "short", "int", "long", "float", "double")
 TYPES = {f"oph_{t}": t for t in BASE_TYPES} | {f"oph_complex_{t}": t for t in BASE_TYPES[2:]}
@@ -36,10 +36,26 @@ FUNCTIONS: dict[str, Callable] = {
     **gsl.FUNCTIONS,
     **wavelet.FUNCTIONS,
     **cluster.FUNCTIONS,
+    **layout.FUNCTIONS,
+    **filters.FUNCTIONS,
     "oph_to_bin": _to_bin,
     "oph_value_to_bin": lambda v: np.array([[float(v)]]),
     "oph_convert_d": lambda m: m[..., 0],
     "oph_convert_l": lambda m: np.trunc(m[..., 0]),
+}
+
+
+_RESERVED = "is reserved: Ophidia applies it to stored arrays itself, and oph_apply refuses it"
+_INTERNAL = "works on row identifiers inside Ophidia's operators; oph_apply refuses it"
+
+# Primitives that Ophidia's oph_apply turns down, and why.
+REFUSED = {
+    "oph_compress": _RESERVED,
+    "oph_uncompress": _RESERVED,
+    "oph_dump": "gives text, not an array, so oph_apply refuses it (oph_explorecube shows values)",
+    "oph_id_of_subset": _INTERNAL,
+    "oph_id_to_index": _INTERNAL,
+    "oph_id3": _INTERNAL,
 }
 
 
@@ -112,6 +128,8 @@ def _call(node: Call, run: _Run):
         )
     if spec.kind == "aggregate":
         raise ValidationError(f"{node.name} combines rows: it serves oph_aggregate, not oph_apply")
+    if node.name in REFUSED:
+        raise ValidationError(f"{node.name} {REFUSED[node.name]}")
     if node.name not in FUNCTIONS:
         raise ValidationError(f"primitive {node.name} is not available in the embedded store")
     args = list(node.args)
