@@ -213,7 +213,7 @@ def test_manual_types_set_the_output_type_and_are_checked():
         ("oph_math(measure)", False, "takes 2 to 2 arguments after the types, not 1"),
         ("oph_math(measure,'OPH_MATH_NOPE')", False, "unknown function 'OPH_MATH_NOPE'"),
         ("oph_reduce(measure,'OPH_MEDIAN')", False, "unknown operation"),
-        ("oph_roll_up(measure,2)", False, "serves oph_aggregate"),
+        ("oph_roll_up(measure,2)", False, "combines rows: oph_apply gives it every row at once"),
         ("oph_sum_scalar(measure,1", False, "expected ')'"),
         ("oph_predicate(measure,'x+','>0','1','0')", False, "expression 'x+'"),
         ("oph_predicate(measure,'y','>0','1','0')", False, "'y' at 1"),

@@ -63,11 +63,11 @@ def test_man_of_an_unknown_primitive_suggests(shell):
     assert not out.ok and "did you mean oph_sum_scalar" in out.message
 
 
-def test_not_evaluated_primitives_say_so(run):
-    info = run("oph_man function=oph_roll_up;function_type=primitive").reply.document
-    assert "Not evaluated by the embedded store" in dict(info.grid("man_info").rows)["Abstract"]
-    evaluated = {n for n, s in load_specs().primitives.items() if s.embedded}
-    assert set(FUNCTIONS) | set(REFUSED) == evaluated
+def test_every_primitive_is_evaluated_or_refused_with_a_reason(run):
+    assert set(FUNCTIONS) | set(REFUSED) == set(load_specs().primitives)
+    info = run("oph_man function=oph_compress;function_type=primitive").reply.document
+    abstract = dict(info.grid("man_info").rows)["Abstract"]
+    assert "oph_apply refuses it" in abstract and "Not evaluated" not in abstract
 
 
 def test_man_of_a_primitive_as_an_operator_points_to_function_type(shell):
