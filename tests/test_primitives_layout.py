@@ -329,6 +329,22 @@ def test_through_the_shell_on_float_and_int_cubes(cubes, run, tmp_path):
     assert np.isnan(out[1]).all()
 
 
+def test_expand_and_concat2_through_the_shell(cubes, run, tmp_path):
+    floats, _, float_cube = cubes
+    # the implicit dimension NAXIS1 holds 1..9: a grid of half steps puts NaN in between
+    query = "oph_expand('oph_float','oph_float',measure,dimension,1,0.5,9)"
+    run(f"oph_apply cube={float_cube};query={query}")
+    out = exported(run, tmp_path, "e")
+    assert out.shape == (5, 17)
+    assert same(out[:, ::2], floats) and np.isnan(out[:, 1::2]).all()
+
+    query = (
+        "oph_concat2('oph_float','oph_float',measure,oph_reverse('oph_float','oph_float',measure))"
+    )
+    run(f"oph_apply cube={float_cube};query={query}")
+    assert same(exported(run, tmp_path, "c"), np.hstack([floats, floats[:, ::-1]]))
+
+
 def test_refusals_through_the_shell_leave_no_cube(cubes, shell):
     def listed():
         return shell.run_line("oph_list level=2").reply.document.grid("list").rows
