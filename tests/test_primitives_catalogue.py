@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ophsh.engine.primitives import FUNCTIONS
+from ophsh.engine.primitives import FUNCTIONS, REFUSED
 from ophsh.spec import load_specs
 
 
@@ -10,7 +10,8 @@ def test_the_list_is_what_the_embedded_store_evaluates(run):
     doc = run("oph_primitives_list").reply.document
     grid = doc.grid("primitives_list_list")
     assert grid.keys == ("PRIMITIVE NAME",)
-    assert set(grid.column("PRIMITIVE NAME")) == set(FUNCTIONS)
+    # like Ophidia's, the list holds the primitives oph_apply refuses too
+    assert set(grid.column("PRIMITIVE NAME")) == set(FUNCTIONS) | set(REFUSED)
     assert "function_type=primitive" in doc.text_titled("Help Message")
 
 
@@ -31,6 +32,9 @@ def test_levels_and_filters(run):
         "oph_convert_l",
         "oph_count_array",
         "oph_find",
+        "oph_id3",
+        "oph_id_of_subset",
+        "oph_id_to_index",
         "oph_size_array",
     }
     limited = run("oph_primitives_list level=5;limit_filter=2").reply.document
@@ -59,10 +63,11 @@ def test_man_of_an_unknown_primitive_suggests(shell):
     assert not out.ok and "did you mean oph_sum_scalar" in out.message
 
 
-def test_not_evaluated_primitives_say_so(run):
-    info = run("oph_man function=oph_expand;function_type=primitive").reply.document
-    assert "Not evaluated by the embedded store" in dict(info.grid("man_info").rows)["Abstract"]
-    assert set(FUNCTIONS) == {n for n, s in load_specs().primitives.items() if s.embedded}
+def test_every_primitive_is_evaluated_or_refused_with_a_reason(run):
+    assert set(FUNCTIONS) | set(REFUSED) == set(load_specs().primitives)
+    info = run("oph_man function=oph_compress;function_type=primitive").reply.document
+    abstract = dict(info.grid("man_info").rows)["Abstract"]
+    assert "oph_apply refuses it" in abstract and "Not evaluated" not in abstract
 
 
 def test_man_of_a_primitive_as_an_operator_points_to_function_type(shell):

@@ -28,4 +28,4 @@ def test_primitive_names_complete_with_a_parenthesis(shell):
     assert set(names) == {"oph_gsl_sd(", "oph_gsl_sort(", "oph_gsl_spline(", "oph_gsl_stats("}
     assert names["oph_gsl_sd("] == "Sample standard deviation."
     assert "oph_sum_scalar(" in offered(shell, "oph_apply query=sum_sc")
-    assert "not in the embedded store" in offered(shell, "oph_apply query=oph_expa")["oph_expand("]
+    assert offered(shell, "oph_apply query=oph_roll")["oph_roll_up("].startswith("The arrays of")

@@ -4,7 +4,9 @@ The query is parsed, never executed (``ophsh.engine.primitives``). ``measure`` i
 array and ``dimension`` the implicit dimension's values. With ``measure_type=manual`` each
 primitive starts with its input and output types
 (``oph_sum_scalar('oph_double','oph_double',measure,-100)``) and the outermost one sets the
-result's type; with ``auto`` the types are left out and the cube keeps its type.
+result's type; with ``auto`` the types are left out and the cube keeps its type. A query with
+an aggregate primitive (``oph_aggregate_operator``, ``oph_roll_up``...) combines every row into
+one: the explicit dimensions collapse, as in Ophidia (where each fragment gives one row).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.model import Cube, dtype_of
+from ophsh.engine.model import Cube, Dim, dtype_of
 from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
-from ophsh.engine.primitives import evaluate
+from ophsh.engine.primitives import Evaluation, combines_rows, evaluate
 from ophsh.errors import OperatorError
 
 __all__ = ["apply"]
@@ -33,7 +35,7 @@ def apply(ctx: OpContext, p: Params) -> None:
     width = int(np.prod(row_shape))
     dimension = np.asarray(implicit[0].values, dtype=np.float64) if len(implicit) == 1 else None
 
-    def run(block: np.ndarray):
+    def run(block: np.ndarray, all_rows: bool = False):
         rows = np.asarray(block, dtype=np.float64).reshape(*block.shape[:n_exp], width)
         return evaluate(
             query,
@@ -43,7 +45,21 @@ def apply(ctx: OpContext, p: Params) -> None:
             measure_type=cube.measure_type,
             check_type=p.str("check_type") == "yes",
             dimension=dimension,
+            all_rows=all_rows,
         )
+
+    common = {
+        "objkey": "apply",
+        "measure": p.opt("measure"),
+        "container": p.opt("container"),
+        "description": p.str("description"),
+    }
+    if combines_rows(query, ctx.specs.primitives):
+        ctx.check_cancel()
+        _publish_combined(
+            ctx, cube, run(np.asarray(ctx.whole(cube)), all_rows=True), manual, common
+        )
+        return
 
     first = ctx.store.rows(cube, 0, 1) if cube.shape and n_exp else ctx.whole(cube)
     sample = run(np.asarray(first))
@@ -56,28 +72,14 @@ def apply(ctx: OpContext, p: Params) -> None:
         value = run(block).values
         if value.shape[-1] != out_width:
             raise OperatorError("oph_apply: the query gives arrays of different lengths")
-        if not reduced:
-            value = value.reshape(block.shape)
-        if out_dtype.kind in "iu" and np.isnan(value).any():
-            raise OperatorError(
-                f"oph_apply: missing values cannot be stored as {kind}; "
-                "give oph_cast an output missing value, e.g. oph_cast(...,measure,NULL,-9999)"
-            )
-        return value.astype(out_dtype)
+        return _stored(value if reduced else value.reshape(block.shape), out_dtype, kind)
 
-    dims = _reduced_dims(cube, out_width) if reduced else list(cube.dims)
+    dims = _reduced_dims(list(cube.dims), implicit, out_width) if reduced else list(cube.dims)
     out_shape = (
         *cube.shape[:n_exp],
         *(row_shape if not reduced else (out_width,) * (out_width > 1)),
     )
-    common = {
-        "dims": dims,
-        "objkey": "apply",
-        "measure": p.opt("measure"),
-        "measure_type": kind,
-        "container": p.opt("container"),
-        "description": p.str("description"),
-    }
+    common |= {"dims": dims, "measure_type": kind}
     if n_exp and cube.shape:
         staged = ctx.stream(
             out_shape,
@@ -94,14 +96,39 @@ def apply(ctx: OpContext, p: Params) -> None:
     ctx.derive(cube, data=data, **common)
 
 
-def _reduced_dims(cube: Cube, width: int):
+def _publish_combined(ctx: OpContext, cube: Cube, result: Evaluation, manual: bool, common):
+    """The one row a query with an aggregate primitive gives, as a cube whose explicit
+    dimensions are collapsed."""
+    implicit = cube.implicit_dims
+    row_shape = tuple(d.size for d in implicit)
+    width = int(np.prod(row_shape))
+    kind = result.output_type if manual and result.output_type else cube.measure_type
+    out_width = result.values.shape[-1]
+    dims = collapse(cube.dims, {d.name for d in cube.explicit_dims})
+    if out_width != width:
+        dims = _reduced_dims(dims, implicit, out_width)
+    shape = row_shape if out_width == width else (out_width,) * (out_width > 1)
+    data = _stored(result.values, dtype_of(kind), kind).reshape(shape)
+    ctx.derive(cube, data=data, dims=dims, measure_type=kind, **common)
+
+
+def _stored(value: np.ndarray, dtype: np.dtype, kind: str) -> np.ndarray:
+    """The values in the result's type; missing values cannot become integers."""
+    if dtype.kind in "iu" and np.isnan(value).any():
+        raise OperatorError(
+            f"oph_apply: missing values cannot be stored as {kind}; "
+            "give oph_cast an output missing value, e.g. oph_cast(...,measure,NULL,-9999)"
+        )
+    return value.astype(dtype)
+
+
+def _reduced_dims(dims: list[Dim], implicit: list[Dim], width: int) -> list[Dim]:
     """After a query that changes the length: one implicit dimension of ``width`` values
     (1..n), or none."""
-    implicit = cube.implicit_dims
     if width == 1:
-        return collapse(cube.dims, {d.name for d in implicit})
+        return collapse(dims, {d.name for d in implicit})
     keep = implicit[0]
-    dims = collapse(cube.dims, {d.name for d in implicit[1:]})
+    dims = collapse(dims, {d.name for d in implicit[1:]})
     return [
         d.with_(size=width, values=np.arange(1, width + 1).astype(np.asarray(d.values).dtype))
         if d.name == keep.name

@@ -32,6 +32,20 @@ def mul_scalar(m, scalar=1.0, missingvalue=None, id_measure=None):
     return _keep_missing(m * float(scalar), m, missingvalue)
 
 
+def sum_scalar2(m, scalar1=0.0, scalar2=0.0, id_measure=None):
+    """m + scalar1 on real arrays; m + (scalar1 + i*scalar2) on complex ones."""
+    if np.iscomplexobj(m):
+        return m + complex(float(scalar1), float(scalar2))
+    return m + float(scalar1)
+
+
+def mul_scalar2(m, scalar1=1.0, scalar2=0.0, id_measure=None):
+    """m * scalar1 on real arrays; m * (scalar1 + i*scalar2) on complex ones."""
+    if np.iscomplexobj(m):
+        return m * complex(float(scalar1), float(scalar2))
+    return m * float(scalar1)
+
+
 def affine(m, scalar=1.0, translation=0.0, missingvalue=None, id_measure=None):
     return _keep_missing(m * float(scalar) + float(translation), m, missingvalue)
 
@@ -280,6 +294,8 @@ FUNCTIONS = {
     "oph_get_index_array": get_index_array,
     "oph_sum_scalar": sum_scalar,
     "oph_mul_scalar": mul_scalar,
+    "oph_sum_scalar2": sum_scalar2,
+    "oph_mul_scalar2": mul_scalar2,
     "oph_affine": affine,
     **{f"{name}_array": _pair(function) for name, function in PAIRS.items()},
     "oph_operator_array": operator_array,

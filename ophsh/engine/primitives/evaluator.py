@@ -12,12 +12,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ophsh.engine.primitives import arithmetic, cluster, gsl, series, wavelet
+from ophsh.engine.primitives import (
+    arithmetic,
+    cluster,
+    filters,
+    gsl,
+    layout,
+    rows,
+    series,
+    wavelet,
+)
 from ophsh.engine.primitives.syntax import Call, Keyword, Literal, Node, parse_query
 from ophsh.errors import ValidationError
 from ophsh.spec import PrimitiveSpec, closest
 
-__all__ = ["FUNCTIONS", "TYPES", "Evaluation", "evaluate"]
+__all__ = ["FUNCTIONS", "REFUSED", "TYPES", "Evaluation", "combines_rows", "evaluate"]
 
 BASE_TYPES = ("byte", "short", "int", "long", "float", "double")
 TYPES = {f"oph_{t}": t for t in BASE_TYPES} | {f"oph_complex_{t}": t for t in BASE_TYPES[2:]}
@@ -36,10 +45,27 @@ FUNCTIONS: dict[str, Callable] = {
     **gsl.FUNCTIONS,
     **wavelet.FUNCTIONS,
     **cluster.FUNCTIONS,
+    **layout.FUNCTIONS,
+    **filters.FUNCTIONS,
+    **rows.FUNCTIONS,
     "oph_to_bin": _to_bin,
     "oph_value_to_bin": lambda v: np.array([[float(v)]]),
     "oph_convert_d": lambda m: m[..., 0],
     "oph_convert_l": lambda m: np.trunc(m[..., 0]),
+}
+
+
+_RESERVED = "is reserved: Ophidia applies it to stored arrays itself, and oph_apply refuses it"
+_INTERNAL = "works on row identifiers inside Ophidia's operators; oph_apply refuses it"
+
+# Primitives that Ophidia's oph_apply turns down, and why.
+REFUSED = {
+    "oph_compress": _RESERVED,
+    "oph_uncompress": _RESERVED,
+    "oph_dump": "gives text, not an array, so oph_apply refuses it (oph_explorecube shows values)",
+    "oph_id_of_subset": _INTERNAL,
+    "oph_id_to_index": _INTERNAL,
+    "oph_id3": _INTERNAL,
 }
 
 
@@ -57,6 +83,7 @@ class _Run:
     manual: bool
     measure_type: str | None
     check_type: bool
+    all_rows: bool
 
 
 def evaluate(
@@ -68,12 +95,14 @@ def evaluate(
     measure_type: str | None = None,
     check_type: bool = True,
     dimension: np.ndarray | None = None,
+    all_rows: bool = False,
 ) -> Evaluation:
-    """The query's value on ``measure`` (rows along the last axis)."""
+    """The query's value on ``measure`` (rows along the last axis). With ``all_rows`` the
+    measure holds every row of the cube, and aggregate primitives combine them into one."""
     tree = parse_query(query)
-    rows = measure.shape[:-1]
     block = np.asarray(measure, dtype=np.float64).reshape(-1, measure.shape[-1])
-    run = _Run(primitives, block, dimension, manual, measure_type, check_type)
+    rows = (1,) if all_rows else measure.shape[:-1]
+    run = _Run(primitives, block, dimension, manual, measure_type, check_type, all_rows)
     with np.errstate(all="ignore"):
         value, declared = _walk(tree, run)
     if isinstance(value, str):
@@ -81,13 +110,32 @@ def evaluate(
     array = np.asarray(value)
     if np.iscomplexobj(array):
         array = np.stack([array.real, array.imag], axis=-1).reshape(*array.shape[:-1], -1)
-    array = np.broadcast_to(array, (block.shape[0], *array.shape[1:])) if array.ndim else array
+    count = int(np.prod(rows))
+    if all_rows and array.ndim > 1 and array.shape[0] != 1:
+        raise ValidationError(
+            "query: a query that combines rows uses measure only inside the combining primitive"
+        )
+    array = np.broadcast_to(array, (count, *array.shape[1:])) if array.ndim else array
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim == 0:
-        array = np.full((block.shape[0], 1), float(array))
+        array = np.full((count, 1), float(array))
     out = np.asarray(array, dtype=np.float64).reshape(*rows, array.shape[-1])
     return Evaluation(out, TYPES.get(declared) if declared else None)
+
+
+def combines_rows(query: str, primitives: Mapping[str, PrimitiveSpec]) -> bool:
+    """Whether the query calls an aggregate primitive (which combines all the rows into one)."""
+    return _any_aggregate(parse_query(query), primitives)
+
+
+def _any_aggregate(node: Node, primitives: Mapping[str, PrimitiveSpec]) -> bool:
+    if not isinstance(node, Call):
+        return False
+    spec = primitives.get(node.name)
+    if spec is not None and spec.kind == "aggregate":
+        return True
+    return any(_any_aggregate(arg, primitives) for arg in node.args)
 
 
 def _walk(node: Node, run: _Run):
@@ -110,8 +158,10 @@ def _call(node: Call, run: _Run):
         raise ValidationError(
             f"unknown primitive '{node.name}'", hint=f"did you mean {guess}?" if guess else None
         )
-    if spec.kind == "aggregate":
-        raise ValidationError(f"{node.name} combines rows: it serves oph_aggregate, not oph_apply")
+    if spec.kind == "aggregate" and not run.all_rows:
+        raise ValidationError(f"{node.name} combines rows: oph_apply gives it every row at once")
+    if node.name in REFUSED:
+        raise ValidationError(f"{node.name} {REFUSED[node.name]}")
     if node.name not in FUNCTIONS:
         raise ValidationError(f"primitive {node.name} is not available in the embedded store")
     args = list(node.args)
