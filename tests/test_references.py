@@ -189,3 +189,23 @@ class TestAcrossFileSystems:
         assert path.stat().st_nlink == 1
         path.unlink()
         np.testing.assert_array_equal(store.data(cube), data)
+
+
+def test_a_duplicate_of_a_reference_outlives_the_original_and_the_file(run, shell, data_dir):
+    frames = [raw_frame(shape=(9, 8), seed=s)[0] for s in range(3)]
+    for i, data in enumerate(frames):
+        write_fits(data_dir / "raw" / f"b{i}.fits", data)
+    run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    run("oph_importfits src_path=[path=raw;file=*.fits];container=c")
+    store = shell.backend.store
+    first, *others = store.cubes()
+    _, stack = imported(run, shell, "oph_mergecubes2 cubes=[container=c];dim=z")
+    _, copy = imported(run, shell, f"oph_duplicate cube={first.pid}")
+    _, stack_copy = imported(run, shell, f"oph_duplicate cube={stack.pid}")
+    assert copy.data_file.endswith(".ref") and stack_copy.data_file.endswith(".stack")
+    for cube in (first, *others, stack):
+        run(f"oph_delete cube={cube.pid}")
+    for path in (data_dir / "raw").iterdir():
+        path.unlink()
+    np.testing.assert_array_equal(store.data(copy), frames[0])
+    np.testing.assert_array_equal(store.rows(stack_copy, 2, 4), np.stack(frames, -1)[2:4])
