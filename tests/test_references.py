@@ -209,3 +209,15 @@ def test_a_duplicate_of_a_reference_outlives_the_original_and_the_file(run, shel
         path.unlink()
     np.testing.assert_array_equal(store.data(copy), frames[0])
     np.testing.assert_array_equal(store.rows(stack_copy, 2, 4), np.stack(frames, -1)[2:4])
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_a_compressed_image_is_copied_with_astropys_values(run, shell, data_dir, dtype):
+    rng = np.random.default_rng(5)
+    data = (rng.normal(3000, 100, size=(20, 16))).astype(dtype)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data)]).writeto(data_dir / "c.fits")
+    expected = fits.getdata(data_dir / "c.fits", ext=1)
+    store, cube = imported(run, shell, "oph_importfits src_path=c.fits;hdu=2")
+    assert cube.data_file.endswith(".npy")
+    np.testing.assert_array_equal(store.data(cube), expected)
