@@ -40,6 +40,8 @@ def _frames():
     ints = rng.integers(-30000, 30000, size=(23, 17))
     return {
         "uint16 (BZERO 32768)": (rng.integers(0, 65535, size=(23, 17)).astype(np.uint16), {}),
+        "int8 (BZERO -128)": (rng.integers(-128, 127, size=(23, 17)).astype(np.int8), {}),
+        "uint32 (BZERO 2**31)": (rng.integers(0, 2**32 - 1, size=(23, 17)).astype(np.uint32), {}),
         "int16": (ints.astype(np.int16), {}),
         "int32": ((ints * 70000).astype(np.int32), {}),
         "uint8": (rng.integers(0, 255, size=(23, 17)).astype(np.uint8), {}),

@@ -61,11 +61,10 @@ class Layout:
             return numbers.astype(self.dtype)  # byte order only
         if self.dtype.kind in "iu":  # an offset to unsigned (or signed bytes): top bit flipped
             size, order = numbers.dtype.itemsize, numbers.dtype.byteorder
-            unsigned = numbers.view(np.dtype(f"u{size}").newbyteorder(order))
-            flipped = unsigned ^ np.array(1 << (8 * size - 1), dtype=unsigned.dtype)
-            if self.dtype.kind == "i":
-                flipped = flipped.view(np.dtype(f"i{size}").newbyteorder(order))
-            return flipped.astype(self.dtype)
+            native = np.dtype(f"u{size}")
+            flipped = numbers.view(native.newbyteorder(order)).astype(native)  # a native copy
+            flipped ^= np.array(1 << (8 * size - 1), dtype=native)
+            return flipped.view(self.dtype)
         values = np.array(numbers, dtype=self.dtype)
         if self.bscale != 1:
             np.multiply(values, self.bscale, values)
