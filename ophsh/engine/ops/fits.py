@@ -4,6 +4,8 @@ Dimensions keep their FITS names (NAXIS1 is the fastest axis), so export can put
 back where it was whatever ``exp_dim``/``imp_dim`` chose at import. Integer data keep their
 stored type (e.g. unsigned 16-bit with BZERO 32768), so a round trip gives the same pixels, bit
 for bit; the measure type is still the one Ophidia reports (double for unsigned 16-bit).
+A whole image in the file's axis order is referenced in place, not copied (see
+:mod:`ophsh.engine.arrays`); its values are the ones a copy would hold.
 """
 
 from __future__ import annotations
