@@ -35,7 +35,8 @@ class SourceChanged(StoreError):
 @dataclass(frozen=True)
 class Layout:
     """An array of ``shape`` stored from byte ``offset`` as numbers of type ``disk``, read as
-    values of type ``dtype``; ``size``/``mtime_ns`` (-1 for ``.npy``) are the file's at import."""
+    values of type ``dtype``; ``inode``/``size``/``mtime_ns`` (-1 for ``.npy``) are the file's
+    identity when it was imported."""
 
     offset: int
     shape: tuple[int, ...]
@@ -45,6 +46,7 @@ class Layout:
     bscale: float = 1
     blank: int | None = None
     source: str = ""
+    inode: int = -1
     size: int = -1
     mtime_ns: int = -1
 
@@ -75,11 +77,12 @@ class Layout:
         return values
 
     def check(self, fd: int, path: Path) -> None:
-        """Refuse a referenced file whose size or modification time is not the recorded one."""
+        """Refuse a referenced file whose inode, size or modification time is not the recorded
+        one (the inode is the store's own link, so the user deleting the file changes nothing)."""
         if self.size < 0:
             return
         stat = os.fstat(fd)
-        if (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns):
+        if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (self.inode, self.size, self.mtime_ns):
             raise SourceChanged(
                 f"the FITS file it references, {self.source or path.name}, was changed in place "
                 "after it was imported",
@@ -140,9 +143,9 @@ def _reference(path: Path) -> Layout:
 
 
 def write_layout(frame: Path, layout: Layout) -> Layout:
-    """Record ``layout`` beside the placed file ``frame``, with the file's size and time now."""
+    """Record ``layout`` beside the placed file ``frame``, with the file's identity now."""
     stat = frame.stat()
-    layout = replace(layout, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    layout = replace(layout, inode=stat.st_ino, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     if layout.offset + layout.nbytes > stat.st_size:
         raise StoreError(f"{layout.source} is shorter than its header says")
     fields = {
