@@ -7,7 +7,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,9 +63,30 @@ def start_import(store_dir, raw_dir):
     )
 
 
+def other_file_system() -> Path | None:
+    """/dev/shm when it is not the file system of the temporary files (imports copy there)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
+        return None
+    return shm
+
+
+@pytest.fixture(params=["referenced", "copied"])
+def where(request, tmp_path):
+    """A store beside the raw frames (imports reference them) or on another file system."""
+    if request.param == "referenced":
+        yield request.param, tmp_path / "store"
+        return
+    if other_file_system() is None:
+        pytest.skip("needs /dev/shm on a file system other than /tmp")
+    with tempfile.TemporaryDirectory(dir=other_file_system()) as place:
+        yield request.param, Path(place) / "store"
+
+
 @pytest.mark.parametrize("after_cubes", [1, 7, 19])
-def test_kill_during_a_massive_import(tmp_path, raw_dir, after_cubes):
-    store_dir = tmp_path / "store"
+def test_kill_during_a_massive_import(where, raw_dir, after_cubes):
+    kind, store_dir = where
+    links = {p.name: p.stat().st_nlink for p in raw_dir.iterdir()}  # other tests' stores too
     proc = start_import(store_dir, raw_dir)
     deadline = time.monotonic() + 60
     while cube_count(store_dir) < after_cubes and time.monotonic() < deadline:
@@ -79,6 +102,11 @@ def test_kill_during_a_massive_import(tmp_path, raw_dir, after_cubes):
     files = {p.name for p in (store_dir / "data").iterdir()}
     assert files == {c.data_file for c in cubes}, "an orphan array or a cube without array"
     assert list((store_dir / "tmp").iterdir()) == []
+    suffix = ".ref" if kind == "referenced" else ".npy"
+    assert {os.path.splitext(name)[1] for name in files} == {suffix}
+    referenced = {os.path.basename(c.source) for c in cubes} if kind == "referenced" else set()
+    for name, count in links.items():  # the raw frames: all there, linked by the cubes kept
+        assert (raw_dir / name).stat().st_nlink == count + (name in referenced), name
     for cube in cubes:
         source = raw_dir / os.path.basename(cube.source)
         assert np.array_equal(store.data(cube), fits.getdata(source)), cube.pid

@@ -46,8 +46,11 @@ def test_a_truncated_array_is_refused_not_shown_in_part(shell, run):
     data, cards = raw_frame(shape=(40, 30))
     write_fits(shell.backend.store.root.parent / "data" / "f.fits", data, **cards)
     run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
-    pid = run("oph_importfits src_path=f.fits;container=c").reply.document.output_cube
+    # axes swapped: the image is copied into an array file of the store, not referenced
+    line = "oph_importfits src_path=f.fits;container=c;exp_dim=NAXIS1;imp_dim=NAXIS2"
+    pid = run(line).reply.document.output_cube
     array = next((shell.backend.store.root / "data").iterdir())
+    assert array.suffix == ".npy"
     os.truncate(array, array.stat().st_size // 2)
     outcome = shell.run_line(f"oph_explorecube cube={pid};limit_filter=2")
     assert not outcome.ok

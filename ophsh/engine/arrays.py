@@ -9,6 +9,12 @@ Besides plain ``<uuid>.npy`` files a cube may be a *stack*, ``<uuid>.stack/``: a
 hard links to other cubes' files, read as those arrays stacked along a new last axis. Merging
 frames (oph_mergecubes2) thus costs no copy, and a reduction over the stack reads each frame
 directly. Hard links keep a stack valid when the cubes it was made from are deleted.
+
+An imported FITS image is not copied but *referenced*, ``<uuid>.ref/``: a clone of or a hard link
+to the imported file (``frame.fits``) and its layout (``frame.json``, see
+:mod:`ophsh.engine.layouts`), read block by block with pread and scaled on the way. Stacks of
+referenced frames link the frame and its layout side by side (``000001.fits``, ``000001.json``).
+Deleting the cube removes the store's name for the file, never the user's.
 """
 
 from __future__ import annotations
@@ -21,17 +27,19 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ophsh.engine.ast_lock import AST_LOCK
-from ophsh.errors import StoreError, StoreFull
+from ophsh.engine.layouts import Layout, layout_of, place, write_layout
+from ophsh.errors import StoreFull
 
 __all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows", "read_rows"]
 
 STACK = ".stack"
+REF = ".ref"
+FRAME = "frame.fits"
 FULL_BELOW = 1 << 20  # bytes free under which a failed write is taken for a full disk
 
 
@@ -115,31 +123,52 @@ class Staged:
         """Stage a stack of the published arrays ``members`` (names in ``data/``)."""
         staged = cls(files, suffix=STACK)
         staged.tmp_path.mkdir()
-        layouts = [_layout(_plain(files.data / name)) for name in members]
-        staged.shape = (*layouts[0][1], len(layouts))
-        staged.dtype = np.result_type(*[dtype for _, _, dtype in layouts])
-        for i, name in enumerate(members):
-            os.link(_plain(files.data / name), staged.tmp_path / f"{i:06d}.npy")
+        frames = [files.frame(name) for name in members]
+        layouts = [layout_of(frame) for frame in frames]
+        staged.shape = (*layouts[0].shape, len(layouts))
+        staged.dtype = np.result_type(*[layout.dtype for layout in layouts])
+        for i, frame in enumerate(frames):
+            os.link(frame, staged.tmp_path / f"{i:06d}{frame.suffix}")
+            if frame.suffix == ".fits":
+                os.link(frame.with_suffix(".json"), staged.tmp_path / f"{i:06d}.json")
+        return staged
+
+    @classmethod
+    def reference(cls, files: ArrayFiles, source: Path, layout: Layout) -> Staged | None:
+        """Stage a reference to the FITS image ``layout`` describes in ``source`` (a clone or a
+        hard link, no copy); None when the file cannot be linked (e.g. another file system)."""
+        staged = cls(files, suffix=REF)
+        staged.tmp_path.mkdir()
+        frame = staged.tmp_path / FRAME
+        try:
+            place(source, frame)
+        except OSError:
+            staged.discard()
+            return None
+        try:
+            layout = write_layout(frame, layout)
+        except BaseException:
+            staged.discard()
+            raise
+        staged.shape, staged.dtype = layout.shape, layout.dtype
         return staged
 
     @classmethod
     def link(cls, files: ArrayFiles, name: str) -> Staged:
         """Stage a second name for the published array ``name`` (hard links, no copy)."""
         source = files.data / name
-        staged = cls(files, suffix=STACK if files.is_stack(name) else ".npy")
+        staged = cls(files, suffix=source.suffix)
         if source.is_dir():
             staged.tmp_path.mkdir()
-            for member in sorted(source.glob("*.npy")):
+            for member in sorted(source.iterdir()):
                 os.link(member, staged.tmp_path / member.name)
         else:
             os.link(source, staged.tmp_path)
-        members = files.members(name)
-        if members is not None:
-            staged.shape = (*members[0].shape, len(members))
-            staged.dtype = np.result_type(*members)
-        else:
-            array = files.open(name)
-            staged.shape, staged.dtype = array.shape, array.dtype
+        layouts = [layout_of(path) for path in files.frames(name)]
+        staged.dtype = np.result_type(*[layout.dtype for layout in layouts])
+        staged.shape = layouts[0].shape
+        if files.is_stack(name):
+            staged.shape = (*staged.shape, len(layouts))
         return staged
 
     def publish(self) -> None:
@@ -187,27 +216,40 @@ class ArrayFiles:
     def link(self, name: str) -> Staged:
         return Staged.link(self, name)
 
+    def reference(self, source: Path, layout: Layout) -> Staged | None:
+        return Staged.reference(self, source, layout)
+
     def open(self, name: str) -> np.ndarray:
-        """The array in ``name``, memory-mapped read-only (stacks are read into memory)."""
+        """The array in ``name``: a ``.npy`` file memory-mapped read-only, a stack or a
+        referenced FITS image read into memory."""
         members = self.members(name)
         if members is not None:
             return np.stack(members, axis=-1)
-        return _load(self.data / name)
+        return self._whole(self.frame(name))
 
     def members(self, name: str) -> list[np.ndarray] | None:
-        """The arrays a stack is made of (memory-mapped), or None for a plain array."""
+        """The arrays a stack is made of, or None for a plain array."""
         if not name.endswith(STACK):
             return None
-        return [_load(path) for path in sorted((self.data / name).glob("*.npy"))]
+        return [self._whole(path) for path in self.frames(name)]
 
     def is_stack(self, name: str) -> bool:
         return name.endswith(STACK)
 
     def member_count(self, name: str) -> int:
-        return len(self._member_paths(name))
+        return len(self.frames(name))
 
-    def _member_paths(self, name: str) -> list[Path]:
-        return sorted((self.data / name).glob("*.npy"))
+    def frame(self, name: str) -> Path:
+        """The one file holding the plain (not stacked) array ``name``."""
+        if name.endswith(STACK):
+            raise ValueError(f"{name} is a stack; stacks are not nested")
+        return self.data / name / FRAME if name.endswith(REF) else self.data / name
+
+    def frames(self, name: str) -> list[Path]:
+        """The files holding the array ``name``: one, or a stack's members in order."""
+        if not name.endswith(STACK):
+            return [self.frame(name)]
+        return sorted(p for p in (self.data / name).iterdir() if p.suffix in (".npy", ".fits"))
 
     def rows(self, name: str, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of the first axis, read into memory (a stack: from each member).
@@ -217,19 +259,28 @@ class ArrayFiles:
         """
         if name.endswith(STACK):
             return np.stack(self.member_rows(name, start, stop), axis=-1)
-        return self._read(self.data / name, start, stop)
+        return self._read(self.frame(name), start, stop)
 
     def member_rows(self, name: str, start: int, stop: int) -> list[np.ndarray]:
         """Rows ``start:stop`` of every member of a stack, one array each."""
-        return [self._read(path, start, stop) for path in self._member_paths(name)]
+        return [self._read(path, start, stop) for path in self.frames(name)]
+
+    def _whole(self, path: Path) -> np.ndarray:
+        if path.suffix == ".npy":
+            return _load(path)
+        return self._read(path, 0, layout_of(path).shape[0])
 
     def _read(self, path: Path, start: int, stop: int) -> np.ndarray:
         """Rows of a published file, through a descriptor kept open between blocks (an
-        operator walking a stack block by block opens each frame once, not once a block)."""
-        offset, shape, dtype = _layout(path)
-        if not shape:
+        operator walking a stack block by block opens each frame once, not once a block); a
+        referenced file is checked unchanged, and its numbers scaled, block by block."""
+        layout = layout_of(path)
+        if not layout.shape:
             return load(path)
-        return pread_rows(self._descriptors.get(path), offset, shape, dtype, start, stop, path)
+        fd = self._descriptors.get(path)
+        layout.check(fd, path)
+        numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
+        return layout.values(numbers)
 
     def close(self) -> None:
         """Close the descriptors kept for reading."""
@@ -254,37 +305,16 @@ class ArrayFiles:
         return removed
 
 
-@lru_cache(maxsize=8192)
-def _layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype]:
-    """Data offset, shape and dtype of a published ``.npy`` file (published files never change);
-    a file shorter than its header says, or with no readable header, is damaged."""
-    try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            with AST_LOCK:
-                if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-                else:
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-            offset, size = fh.tell(), os.fstat(fh.fileno()).st_size
-    except FileNotFoundError:
-        raise StoreError(f"array file {path.name} is missing") from None
-    except (ValueError, EOFError, OSError) as err:
-        raise StoreError(f"array file {path.name} is damaged ({err})") from None
-    needed = offset + dtype.itemsize * int(np.prod(shape, dtype=np.int64))
-    if fortran or size < needed:
-        raise StoreError(f"array file {path.name} is damaged: {size} bytes of {needed}")
-    return offset, tuple(shape), dtype
-
-
 def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of the first axis of a ``.npy`` file, read with pread."""
-    offset, shape, dtype = _layout(path)
-    if not shape:
+    """Rows ``start:stop`` of the first axis of an array file, read with pread."""
+    layout = layout_of(path)
+    if not layout.shape:
         return load(path)
     fd = os.open(path, os.O_RDONLY)
     try:
-        return pread_rows(fd, offset, shape, dtype, start, stop, path)
+        layout.check(fd, path)
+        numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
+        return layout.values(numbers)
     finally:
         os.close(fd)
 
@@ -353,17 +383,11 @@ def load(source, *, mmap: bool = False) -> np.ndarray:
 
 
 def _load(path: Path) -> np.ndarray:
-    _layout(path)  # a damaged file is refused before numpy maps it
+    layout_of(path)  # a damaged file is refused before numpy maps it
     try:
         return load(path, mmap=True)
     except ValueError:  # zero-size arrays cannot be memory-mapped
         return load(path)
-
-
-def _plain(path: Path) -> Path:
-    if path.is_dir():
-        raise ValueError(f"{path.name} is a stack; stacks are not nested")
-    return path
 
 
 def _unlink(path: Path) -> None:

@@ -3,7 +3,9 @@
 Layout of a store directory::
 
     catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
-    data/<uuid>.npy  one array per cube, in the cube's dimension order
+    data/<uuid>.npy  one array per cube, in the cube's dimension order (or <uuid>.stack/, a
+                     stack of other cubes' files, or <uuid>.ref/, an imported FITS file
+                     referenced in place)
     tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
     reserve          a few MiB set aside, so that deletions can be recorded on a full disk
 """
@@ -261,7 +263,8 @@ class Store:
         self.arrays.remove(cube.data_file)
 
     def data(self, cube: Cube) -> np.ndarray:
-        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure).
+        """The cube's array as stored (memory-mapped, or in memory for a stack or a referenced
+        FITS image; dtype may be narrower than the measure).
         A cube that gained dimensions of size 1 (oph_cubeschema action=add) reads its array in
         its own shape."""
         with _damage_of(cube):
@@ -280,6 +283,11 @@ class Store:
             block = self.arrays.rows(cube.data_file, start, stop)
         inner = cube.shape[1:]
         return block if block.shape[1:] == inner else block.reshape(len(block), *inner)
+
+    def member_rows(self, cube: Cube, start: int, stop: int) -> list[np.ndarray]:
+        """Rows ``start:stop`` of each frame of a stacked cube, one array per frame."""
+        with _damage_of(cube):
+            return self.arrays.member_rows(cube.data_file, start, stop)
 
     def replace_dims(self, cube: Cube, dims: Sequence[Dim]) -> Cube:
         """The cube with new dimension records (same values in the same order: only sizes of
@@ -312,7 +320,7 @@ def _damage_of(cube: Cube) -> Iterator[None]:
     except StoreError as err:
         raise StoreError(
             f"cube {cube.pid} cannot be read: {err.message}",
-            hint="delete it (oph_delete) and make it again",
+            hint=err.hint or "delete it (oph_delete) and make it again",
         ) from err
 
 

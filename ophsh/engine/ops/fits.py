@@ -4,6 +4,8 @@ Dimensions keep their FITS names (NAXIS1 is the fastest axis), so export can put
 back where it was whatever ``exp_dim``/``imp_dim`` chose at import. Integer data keep their
 stored type (e.g. unsigned 16-bit with BZERO 32768), so a round trip gives the same pixels, bit
 for bit; the measure type is still the one Ophidia reports (double for unsigned 16-bit).
+A whole image in the file's axis order is referenced in place, not copied (see
+:mod:`ophsh.engine.arrays`); its values are the ones a copy would hold.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged, pread_rows
 from ophsh.engine.context import OpContext
+from ophsh.engine.layouts import Layout
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Dim, measure_type_of
 from ophsh.engine.params import Params
@@ -52,11 +55,11 @@ def importfits(ctx: OpContext, p: Params) -> None:
     with _opened(path, source, p.int("hdu")) as (header, whole, offset):
         names = [f"NAXIS{k}" for k in range(whole.ndim, 0, -1)]  # array order: NAXISn ... NAXIS1
         index, starts = _subset(whole, names, p)
-        raw = whole[index]  # a view of the file: nothing is read yet
         explicit, implicit = _split_dims(names, p.list("exp_dim"), p.list("imp_dim"))
         order = [names.index(n) for n in explicit + implicit]
-        stored = _stored_type(header)
-        shape = tuple(raw.shape[a] for a in order)
+        layout = _layout(header, whole, offset, path)
+        subset = whole[index].shape  # a view of the file: nothing is read yet
+        shape = tuple(subset[a] for a in order)
         dims = [
             Dim(
                 name=name,
@@ -73,21 +76,14 @@ def importfits(ctx: OpContext, p: Params) -> None:
             return
         container = _target_container(ctx, p, path, dims)
         metadata = header_metadata(header) if p.yes("import_metadata") else []
-        if stored is not None and order == sorted(order):  # rows as in the file: stream them
-            ctx.expect(shape, stored)
-            staged = _stream(ctx, path, whole, offset, index, header, stored)
-            data = None
-        else:  # scaled values, or axes in another order: the whole image, as astropy scales it
-            staged, data = None, _whole(raw, header, stored, order)
-    measure_type = _IMPORT_TYPES.get((stored or data.dtype).str[1:]) or measure_type_of(
-        stored or data.dtype
-    )
+        ctx.expect(shape, layout.dtype)
+        staged = _staged(ctx, path, whole, index, order, layout)
+    measure_type = _IMPORT_TYPES.get(layout.dtype.str[1:]) or measure_type_of(layout.dtype)
     ctx.make_cube(
         container=container,
         measure=p.str("measure"),
         measure_type=measure_type,
         dims=dims,
-        data=data,
         staged=staged,
         source=source,
         description=p.str("description"),
@@ -125,17 +121,37 @@ _OFFSET_TYPES = {
 }
 
 
-def _stream(
+def _staged(
     ctx: OpContext,
     path: Path,
     whole: np.ndarray,
-    offset: int,
     index: tuple[slice, ...],
-    header: fits.Header,
-    stored: np.dtype,
+    order: list[int],
+    layout: Layout,
 ) -> Staged:
-    """Stage the image (or its subset) block by block, reading the file's rows with pread:
-    memory stays within the budget whatever the frame size, and each value is converted once."""
+    """The image as the cube's array. The whole image, in the file's order, is referenced in
+    place (nothing copied) when the store can link the file; otherwise it is copied: its rows
+    streamed with pread, or all of it in memory when the axes change order (or it is
+    compressed)."""
+    in_order = order == sorted(order) and layout.offset >= 0
+    if in_order and all(s == slice(None) for s in index):
+        staged = ctx.store.arrays.reference(path, layout)
+        if staged is not None:
+            return staged
+    if in_order:
+        return _stream(ctx, path, whole, index, layout)
+    values = layout.values(whole[index])
+    if order != sorted(order):
+        values = np.transpose(values, order)
+    return ctx.store.arrays.stage(np.ascontiguousarray(values))
+
+
+def _stream(
+    ctx: OpContext, path: Path, whole: np.ndarray, index: tuple[slice, ...], layout: Layout
+) -> Staged:
+    """Stage a copy of the image (or its subset) block by block, reading the file's rows with
+    pread: memory stays within the budget whatever the frame size, and each value is converted
+    once."""
     first = index[0].start or 0
     rows = whole[index].shape
     inner = (slice(None), *index[1:])
@@ -143,65 +159,48 @@ def _stream(
     try:
         return ctx.stream(
             rows,
-            stored,
+            layout.dtype,
             lambda a, b: pread_rows(
-                fd, offset, whole.shape, whole.dtype, first + a, first + b, path
+                fd, layout.offset, whole.shape, whole.dtype, first + a, first + b, path
             )[inner],
-            lambda block: _scaled(block, header, stored),
+            layout.values,
             label="importfits",
-            row_bytes=max(1, int(np.prod(whole.shape[1:]))) * (stored.itemsize + whole.itemsize),
+            row_bytes=max(1, int(np.prod(whole.shape[1:])))
+            * (layout.dtype.itemsize + whole.itemsize),
         )
     finally:
         os.close(fd)
 
 
-def _stored_type(header: fits.Header) -> np.dtype | None:
-    """The type the image's values have in the store, when they can be converted block by
-    block (no scaling, or an offset to unsigned); None when astropy must scale them."""
+def _layout(header: fits.Header, whole: np.ndarray, offset: int | None, path: Path) -> Layout:
+    """How the image's numbers become values: as they are (in native byte order), offset to
+    unsigned by BZERO, or scaled as astropy scales them (float32 for 8 and 16 bits and float32
+    images, float64 beyond, times BSCALE plus BZERO, BLANK pixels NaN)."""
     bitpix = int(header["BITPIX"])
     bzero, bscale = header.get("BZERO", 0), header.get("BSCALE", 1)
-    if bscale != 1 or ("BLANK" in header and bitpix > 0 and bzero):
-        return None
+    common = {
+        "offset": -1 if offset is None else offset,
+        "shape": tuple(int(n) for n in whole.shape),
+        "disk": whole.dtype,
+        "source": str(path),
+    }
     raw = np.dtype({8: "u1", 16: "i2", 32: "i4", 64: "i8", -32: "f4", -64: "f8"}[bitpix])
-    if not bzero:
-        return raw
-    if float(bzero).is_integer():
-        return _OFFSET_TYPES.get((bitpix, int(bzero)))
-    return None
-
-
-def _scaled(block: np.ndarray, header: fits.Header, stored: np.dtype) -> np.ndarray:
-    """A block of stored numbers (as in the file) as values of ``stored``."""
-    block = np.asarray(block)
-    if not header.get("BZERO", 0):
-        return block.astype(stored)
-    size = block.dtype.itemsize
-    unsigned = block.view(f">u{size}")
-    flipped = unsigned ^ np.array(1 << (8 * size - 1), dtype=unsigned.dtype)
-    if stored.kind == "i":  # BITPIX 8 with BZERO -128: signed bytes
-        flipped = flipped.view(f">i{size}")
-    return flipped.astype(stored)
-
-
-def _astropy_scaled(raw: np.ndarray, header: fits.Header) -> np.ndarray:
-    """Values scaled as astropy scales them: float32 for 8 and 16 bits, float64 beyond, times
-    BSCALE plus BZERO, BLANK pixels NaN."""
-    bitpix = int(header["BITPIX"])
-    kind = np.float32 if abs(bitpix) <= 16 or bitpix == -32 else np.float64
-    values = np.array(raw, dtype=kind)
-    if header.get("BSCALE", 1) != 1:
-        np.multiply(values, header["BSCALE"], values)
-    if header.get("BZERO", 0):
-        values += header["BZERO"]
-    if "BLANK" in header and bitpix > 0:
-        values[np.asarray(raw) == header["BLANK"]] = np.nan
-    return values
+    blank = header["BLANK"] if "BLANK" in header and bitpix > 0 else None
+    if bscale == 1 and not bzero:
+        return Layout(dtype=raw, **common)
+    offset_type = _OFFSET_TYPES.get((bitpix, int(bzero))) if float(bzero).is_integer() else None
+    if bscale == 1 and offset_type is not None and blank is None:
+        return Layout(dtype=offset_type, bzero=bzero, **common)
+    kind = np.dtype(np.float32 if abs(bitpix) <= 16 or bitpix == -32 else np.float64)
+    return Layout(dtype=kind, bzero=bzero, bscale=bscale, blank=blank, **common)
 
 
 @contextmanager
-def _opened(path: Path, shown: str, hdu: int) -> Iterator[tuple[fits.Header, np.ndarray, int]]:
+def _opened(
+    path: Path, shown: str, hdu: int
+) -> Iterator[tuple[fits.Header, np.ndarray, int | None]]:
     """The header, the stored numbers of image HDU ``hdu`` (memory-mapped, not scaled) and
-    where they start in the file."""
+    where they start in the file (None when they are compressed)."""
     from astropy.io import fits
 
     if not path.exists():
@@ -231,7 +230,10 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _image(hdul, path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndarray, int]:
+def _image(hdul, path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndarray, int | None]:
+    """The header, stored numbers and data offset of HDU ``hdu`` (None when compressed)."""
+    from astropy.io import fits
+
     try:
         chosen = hdul[hdu - 1]
     except IndexError:
@@ -249,17 +251,8 @@ def _image(hdul, path: Path, shown: str, hdu: int) -> tuple[fits.Header, np.ndar
         raise OperatorError(f"'{shown}' is not a readable FITS file: {err}") from err
     if raw is None or raw.ndim == 0:
         raise OperatorError(f"HDU {hdu} of '{shown}' holds no image (NAXIS = 0)", hint="try hdu=2")
-    return chosen.header.copy(), raw, info["datLoc"]
-
-
-def _whole(
-    raw: np.ndarray, header: fits.Header, stored: np.dtype | None, order: list[int]
-) -> np.ndarray:
-    """The image (or its subset) as values, in the cube's axis order, in memory."""
-    values = _scaled(raw, header, stored) if stored is not None else _astropy_scaled(raw, header)
-    if order != sorted(order):
-        values = np.transpose(values, order)
-    return np.ascontiguousarray(values)
+    in_place = not isinstance(chosen, fits.CompImageHDU)  # a compressed image's rows are not
+    return chosen.header.copy(), raw, info["datLoc"] if in_place else None
 
 
 def _subset(data: np.ndarray, names: list[str], p: Params) -> tuple[tuple[slice, ...], list[int]]:

@@ -139,7 +139,7 @@ def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: f
     return ctx.stream(
         shape,
         dtype,
-        lambda a, b: ctx.store.arrays.member_rows(cube.data_file, a, b),
+        lambda a, b: ctx.store.member_rows(cube, a, b),
         lambda wires: quantile_wires(wires, order).astype(dtype),
         label="reduce2",
         row_bytes=row_size * 8 * count,
