@@ -3,7 +3,8 @@
 Layout of a store directory::
 
     catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
-    data/<uuid>.npy  one array per cube, in the cube's dimension order
+    data/<uuid>.npy  one array per cube, in the cube's dimension order (a virtual cube has
+                     none: it is computed from other cubes when read, see recipes)
     tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
     reserve          a few MiB set aside, so that deletions can be recorded on a full disk
 """
@@ -25,6 +26,7 @@ from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, migrate, now
 from ophsh.engine.containers import ContainerTable
 from ophsh.engine.metadata import MetadataItem, MetadataTable
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
+from ophsh.engine.recipes import Recipe, RecipeTable
 from ophsh.errors import NotFoundError, StoreError
 
 __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
@@ -33,6 +35,7 @@ DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
 RESERVE = "reserve"
 RESERVE_BYTES = 2 << 20
+MATERIALISE_BLOCK = 32 << 20  # bytes of a virtual cube written at a time
 
 
 @dataclass
@@ -43,7 +46,7 @@ class NewCube:
     measure: str
     measure_type: str
     dims: Sequence[Dim]
-    data: Staged
+    data: Staged | Recipe  # an array written aside, or the recipe of a virtual cube
     level: int = 0
     source: str = ""
     description: str = ""
@@ -63,6 +66,7 @@ class Store:
         self.web_server = web_server
         self.metadata = MetadataTable(catalog)
         self.containers = ContainerTable(catalog, arrays, web_server)
+        self.recipes = RecipeTable(catalog)
 
     @classmethod
     def open(cls, root: Path | str, *, web_server: str | None = None, fsync: bool = False) -> Store:
@@ -126,7 +130,9 @@ class Store:
     def sweep(self) -> int:
         """Remove array files left by interrupted writes (holds the write lock meanwhile)."""
         with self.catalog.write() as db:
-            used = {row[0] for row in db.execute("SELECT data_file FROM cubes")}
+            used = {
+                row[0] for row in db.execute("SELECT data_file FROM cubes WHERE data_file != ''")
+            }
             return self.arrays.sweep(used)
 
     def close(self) -> None:
@@ -245,6 +251,8 @@ class Store:
                 )
                 cube_id = cur.lastrowid
                 _insert_cube_dims(db, cube_id, new.dims)
+                if isinstance(new.data, Recipe):
+                    self.recipes.insert(db, cube_id, new.data)
                 db.executemany(
                     "INSERT INTO cube_parents VALUES (?, ?)", [(cube_id, p) for p in new.parents]
                 )
@@ -256,14 +264,63 @@ class Store:
         return self.cube(cube_id)
 
     def delete_cube(self, cube: Cube) -> None:
+        """Delete a cube; the virtual cubes computed from it get their arrays first."""
+        self.release([cube.id])
         with self.catalog.write() as db:
+            row = db.execute("SELECT data_file FROM cubes WHERE id = ?", (cube.id,)).fetchone()
             db.execute("DELETE FROM cubes WHERE id = ?", (cube.id,))
-        self.arrays.remove(cube.data_file)
+        self.recipes.forget(cube.id)
+        if row is not None and row["data_file"]:
+            self.arrays.remove(row["data_file"])
+
+    def delete_container(self, container: Container, *, force: bool) -> list[str]:
+        """Delete a container (with its cubes when ``force``); virtual cubes elsewhere that are
+        computed from its cubes get their arrays first. Returns the deleted cube PIDs."""
+        if force:
+            self.release([c.id for c in self.cubes_of(container)])
+        return self.containers.delete(container, force=force)
+
+    def release(self, cube_ids: Sequence[int]) -> None:
+        """Materialise the virtual cubes that read one of ``cube_ids`` (and are not among
+        them), so that those can be deleted."""
+        for dependent in self.recipes.dependents(cube_ids):
+            try:
+                self.materialise(self.cube(dependent))
+            except NotFoundError:  # deleted meanwhile
+                continue
+
+    def materialise(self, cube: Cube) -> Cube:
+        """Write a virtual cube's array and drop its recipe, in one transaction (a process
+        killed before leaves the recipe, one killed after the array); other cubes as they are."""
+        if not cube.virtual:
+            return cube
+        staged = self.arrays.stream(cube.shape or (1,), np.dtype(cube.storage))
+        try:
+            rows = staged.shape[0]
+            row_bytes = max(1, cube.elements // max(1, rows)) * staged.dtype.itemsize
+            step = max(1, MATERIALISE_BLOCK // row_bytes)
+            for start in range(0, rows, step):
+                block = self.rows(cube, start, min(rows, start + step))
+                staged.append(block.reshape(-1, *staged.shape[1:]))
+            with self.catalog.write() as db:
+                if self.recipes.drop(db, cube.id):
+                    db.execute(
+                        "UPDATE cubes SET data_file = ? WHERE id = ?", (staged.name, cube.id)
+                    )
+                    staged.publish()
+                else:  # materialised or deleted by someone else meanwhile
+                    staged.discard()
+        except BaseException:
+            staged.discard()
+            raise
+        return self.cube(cube.id)
 
     def data(self, cube: Cube) -> np.ndarray:
-        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure).
-        A cube that gained dimensions of size 1 (oph_cubeschema action=add) reads its array in
-        its own shape."""
+        """The cube's array as stored (memory-mapped; dtype may be narrower than the measure;
+        a virtual cube is computed whole, in memory). A cube that gained dimensions of size 1
+        (oph_cubeschema action=add) reads its array in its own shape."""
+        if cube.virtual:
+            return self._computed(cube, 0, cube.shape[0] if cube.shape else 1).reshape(cube.shape)
         with _damage_of(cube):
             array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
@@ -275,11 +332,36 @@ class Store:
         return array
 
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
+        """Rows ``start:stop`` along the cube's first array axis, as stored, in memory (a
+        virtual cube's computed from the same rows of its inputs)."""
+        if cube.virtual:
+            return self._computed(cube, start, stop)
         with _damage_of(cube):
             block = self.arrays.rows(cube.data_file, start, stop)
         inner = cube.shape[1:]
         return block if block.shape[1:] == inner else block.reshape(len(block), *inner)
+
+    def _computed(self, cube: Cube, start: int, stop: int) -> np.ndarray:
+        """Rows of a virtual cube, from its recipe (or its array, when it got one since)."""
+        recipe = self.recipes.get(cube.id, cube.shape, np.dtype(cube.storage))
+        try:
+            if recipe is not None:
+                return recipe.compute(
+                    [
+                        self.data(c).reshape(()) if i in recipe.whole else self.rows(c, start, stop)
+                        for i, c in enumerate(self.input_cubes(recipe))
+                    ]
+                )
+        except NotFoundError:  # materialised elsewhere, then its inputs deleted
+            self.recipes.forget(cube.id)
+        fresh = self.cube(cube.id)
+        if fresh.virtual:
+            raise StoreError(f"cube {cube.pid} cannot be computed: an input is missing")
+        return self.rows(fresh, start, stop)
+
+    def input_cubes(self, recipe: Recipe) -> list[Cube]:
+        """The cubes a recipe reads (they exist as long as the recipe does)."""
+        return [self.cube(source) for source in recipe.inputs]
 
     def replace_dims(self, cube: Cube, dims: Sequence[Dim]) -> Cube:
         """The cube with new dimension records (same values in the same order: only sizes of

@@ -5,6 +5,10 @@ array and ``dimension`` the implicit dimension's values. With ``measure_type=man
 primitive starts with its input and output types
 (``oph_sum_scalar('oph_double','oph_double',measure,-100)``) and the outermost one sets the
 result's type; with ``auto`` the types are left out and the cube keeps its type.
+
+A query whose primitives all map each value on its own to a real value (oph_sum_scalar,
+oph_mul_scalar, oph_math...: see :mod:`ophsh.engine.elementwise`) gives a virtual cube, computed
+when read (:mod:`ophsh.engine.recipes`).
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.elementwise import apply_block, elementwise_query
 from ophsh.engine.model import Cube, dtype_of
 from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
-from ophsh.engine.primitives import evaluate
 from ophsh.errors import OperatorError
 
 __all__ = ["apply"]
@@ -33,17 +37,16 @@ def apply(ctx: OpContext, p: Params) -> None:
     width = int(np.prod(row_shape))
     dimension = np.asarray(implicit[0].values, dtype=np.float64) if len(implicit) == 1 else None
 
+    settings = {
+        "query": query,
+        "n_exp": n_exp,
+        "manual": manual,
+        "measure_type": cube.measure_type,
+        "check_type": p.str("check_type") == "yes",
+    }
+
     def run(block: np.ndarray):
-        rows = np.asarray(block, dtype=np.float64).reshape(*block.shape[:n_exp], width)
-        return evaluate(
-            query,
-            rows,
-            ctx.specs.primitives,
-            manual=manual,
-            measure_type=cube.measure_type,
-            check_type=p.str("check_type") == "yes",
-            dimension=dimension,
-        )
+        return apply_block(block, dimension=dimension, primitives=ctx.specs.primitives, **settings)
 
     first = ctx.store.rows(cube, 0, 1) if cube.shape and n_exp else ctx.whole(cube)
     sample = run(np.asarray(first))
@@ -78,6 +81,12 @@ def apply(ctx: OpContext, p: Params) -> None:
         "container": p.opt("container"),
         "description": p.str("description"),
     }
+    recipe = None
+    if not reduced and out_dtype.kind == "f" and n_exp and elementwise_query(query):
+        recipe = ctx.recipe("apply", settings, [cube], out_dtype)
+    if recipe is not None:
+        ctx.derive(cube, staged=recipe, **common)
+        return
     if n_exp and cube.shape:
         staged = ctx.stream(
             out_shape,
