@@ -3,6 +3,8 @@ checked against numpy and against the same commands run with virtual cubes off."
 
 from __future__ import annotations
 
+import sqlite3
+
 import netCDF4
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from factories import write_fits
 from ophsh.engine.embedded import EmbeddedBackend
 from ophsh.engine.recipes import MAX_DEPTH
 from ophsh.engine.settings import Settings
+from ophsh.engine.store import Store
 from ophsh.shell.shell import Shell
 from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
@@ -240,3 +243,21 @@ def test_a_deep_chain_is_written_past_the_limit(world):
 def test_virtual_cubes_can_be_turned_off_from_the_environment():
     assert Settings.from_environment({}).virtual
     assert not Settings.from_environment({"OPHSH_VIRTUAL": "no"}).virtual
+
+
+def test_a_store_of_schema_2_gets_the_recipe_tables(world):
+    (_, backend), _ = world
+    root = backend.store.root
+    backend.close()
+    db = sqlite3.connect(root / "catalog.sqlite")  # as a schema 2 store had it
+    db.execute("DROP TABLE recipe_inputs")
+    db.execute("DROP TABLE recipes")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    store = Store.open(root)
+    try:
+        assert store.catalog.get_meta("schema") == "3"
+        assert store.catalog.query("SELECT * FROM recipes") == []
+    finally:
+        store.close()

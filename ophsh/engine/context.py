@@ -160,6 +160,15 @@ class OpContext:
             )
         return np.asarray(self.store.data(cube))
 
+    def mapped(self, cube: Cube) -> np.ndarray:
+        """The cube's array for reading parts of it anywhere (memory-mapped): a virtual cube
+        larger than the memory budget is written first, a smaller one computed in memory."""
+        if cube.virtual and cube.elements * np.dtype(cube.storage).itemsize > (
+            self.settings.memory_bytes
+        ):
+            cube = self.store.materialise(cube)
+        return self.store.data(cube)
+
     # -- computing --------------------------------------------------------------------------
     def stream(
         self,

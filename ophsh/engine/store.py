@@ -274,8 +274,8 @@ class Store:
             self.arrays.remove(row["data_file"])
 
     def delete_container(self, container: Container, *, force: bool) -> list[str]:
-        """Delete a container (with its cubes when ``force``); virtual cubes elsewhere that are
-        computed from its cubes get their arrays first. Returns the deleted cube PIDs."""
+        """:meth:`ContainerTable.delete`, virtual cubes elsewhere computed from its cubes
+        written first."""
         if force:
             self.release([c.id for c in self.cubes_of(container)])
         return self.containers.delete(container, force=force)
@@ -346,10 +346,11 @@ class Store:
         recipe = self.recipes.get(cube.id, cube.shape, np.dtype(cube.storage))
         try:
             if recipe is not None:
+                inputs = [self.cube(i) for i in recipe.inputs]  # kept while the recipe is
                 return recipe.compute(
                     [
                         self.data(c).reshape(()) if i in recipe.whole else self.rows(c, start, stop)
-                        for i, c in enumerate(self.input_cubes(recipe))
+                        for i, c in enumerate(inputs)
                     ]
                 )
         except NotFoundError:  # materialised elsewhere, then its inputs deleted
@@ -359,13 +360,10 @@ class Store:
             raise StoreError(f"cube {cube.pid} cannot be computed: an input is missing")
         return self.rows(fresh, start, stop)
 
-    def input_cubes(self, recipe: Recipe) -> list[Cube]:
-        """The cubes a recipe reads (they exist as long as the recipe does)."""
-        return [self.cube(source) for source in recipe.inputs]
-
     def replace_dims(self, cube: Cube, dims: Sequence[Dim]) -> Cube:
         """The cube with new dimension records (same values in the same order: only sizes of
-        one may be added or collapsed ones dropped)."""
+        one may be added or collapsed ones dropped); a virtual cube is written first."""
+        cube = self.materialise(cube)
         with self.catalog.write() as db:
             db.execute("DELETE FROM cube_dims WHERE cube = ?", (cube.id,))
             _insert_cube_dims(db, cube.id, dims)
