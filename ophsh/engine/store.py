@@ -35,7 +35,7 @@ DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
 RESERVE = "reserve"
 RESERVE_BYTES = 2 << 20
-MATERIALISE_BLOCK = 32 << 20  # bytes of a virtual cube written at a time
+COMPUTED_BLOCK = 16 << 20  # bytes of a virtual cube computed at a time, to write or to return
 
 
 @dataclass
@@ -294,14 +294,10 @@ class Store:
         killed before leaves the recipe, one killed after the array); other cubes as they are."""
         if not cube.virtual:
             return cube
-        staged = self.arrays.stream(cube.shape or (1,), np.dtype(cube.storage))
+        staged = self.arrays.stream(cube.shape, np.dtype(cube.storage))
         try:
-            rows = staged.shape[0]
-            row_bytes = max(1, cube.elements // max(1, rows)) * staged.dtype.itemsize
-            step = max(1, MATERIALISE_BLOCK // row_bytes)
-            for start in range(0, rows, step):
-                block = self.rows(cube, start, min(rows, start + step))
-                staged.append(block.reshape(-1, *staged.shape[1:]))
+            for start, stop in _blocks(cube):
+                staged.append(self._computed(cube, start, stop))
             with self.catalog.write() as db:
                 if self.recipes.drop(db, cube.id):
                     db.execute(
@@ -319,8 +315,11 @@ class Store:
         """The cube's array as stored (memory-mapped; dtype may be narrower than the measure;
         a virtual cube is computed whole, in memory). A cube that gained dimensions of size 1
         (oph_cubeschema action=add) reads its array in its own shape."""
-        if cube.virtual:
-            return self._computed(cube, 0, cube.shape[0] if cube.shape else 1).reshape(cube.shape)
+        if cube.virtual:  # computed by blocks, so that a chain's intermediates stay small
+            array = np.empty(cube.shape, np.dtype(cube.storage))
+            for start, stop in _blocks(cube):
+                array[start:stop] = self._computed(cube, start, stop)
+            return array
         with _damage_of(cube):
             array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
@@ -382,6 +381,15 @@ class Store:
             "SELECT cube FROM cube_parents WHERE parent = ? ORDER BY cube", (cube.id,)
         )
         return [r[0] for r in rows]
+
+
+def _blocks(cube: Cube) -> Iterator[tuple[int, int]]:
+    """Spans of rows of a virtual cube computed at once (:data:`COMPUTED_BLOCK` bytes each)."""
+    rows = cube.shape[0]
+    row_bytes = max(1, cube.elements // max(1, rows)) * np.dtype(cube.storage).itemsize
+    step = max(1, COMPUTED_BLOCK // row_bytes)
+    for start in range(0, rows, step):
+        yield start, min(rows, start + step)
 
 
 @contextmanager
