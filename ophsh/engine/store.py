@@ -11,7 +11,6 @@ Layout of a store directory::
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ophsh.engine.arrays import ArrayFiles, Staged, load
+from ophsh.engine.arrays import ArrayFiles, Staged
 from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, migrate, now
 from ophsh.engine.containers import ContainerTable
+from ophsh.engine.cube_dims import dim_of, insert_cube_dims
 from ophsh.engine.metadata import MetadataItem, MetadataTable
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
 from ophsh.engine.recipes import Recipe, RecipeTable
@@ -212,7 +212,7 @@ class Store:
             created=row["created"],
             data_file=row["data_file"],
             storage=row["storage"],
-            dims=tuple(_dim(d) for d in dims),
+            dims=tuple(dim_of(d) for d in dims),
             web_server=self.web_server,
             provenance=row["provenance"],
         )
@@ -250,7 +250,7 @@ class Store:
                     ),
                 )
                 cube_id = cur.lastrowid
-                _insert_cube_dims(db, cube_id, new.dims)
+                insert_cube_dims(db, cube_id, new.dims)
                 if isinstance(new.data, Recipe):
                     self.recipes.insert(db, cube_id, new.data)
                 db.executemany(
@@ -365,7 +365,7 @@ class Store:
         cube = self.materialise(cube)
         with self.catalog.write() as db:
             db.execute("DELETE FROM cube_dims WHERE cube = ?", (cube.id,))
-            _insert_cube_dims(db, cube.id, dims)
+            insert_cube_dims(db, cube.id, dims)
         return self.cube(cube.id)
 
     def parents(self, cube: Cube) -> list[int]:
@@ -402,49 +402,3 @@ def _damage_of(cube: Cube) -> Iterator[None]:
             f"cube {cube.pid} cannot be read: {err.message}",
             hint="delete it (oph_delete) and make it again",
         ) from err
-
-
-def _insert_cube_dims(db, cube_id: int, dims: Sequence[Dim]) -> None:
-    db.executemany(
-        "INSERT INTO cube_dims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                cube_id,
-                i,
-                d.name,
-                d.type,
-                d.size,
-                int(d.explicit),
-                d.level,
-                d.hierarchy,
-                d.concept_level,
-                int(d.collapsed),
-                _pack(d.values),
-            )
-            for i, d in enumerate(dims)
-        ],
-    )
-
-
-def _pack(values: np.ndarray | None) -> bytes | None:
-    if values is None:
-        return None
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(values), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _dim(row) -> Dim:
-    blob = row["vals"]
-    values = load(io.BytesIO(blob)) if blob else np.arange(1, row["size"] + 1)
-    return Dim(
-        name=row["name"],
-        type=row["type"],
-        size=row["size"],
-        explicit=bool(row["explicit"]),
-        level=row["level"],
-        values=values,
-        hierarchy=row["hierarchy"],
-        concept_level=row["concept_level"],
-        collapsed=bool(row["collapsed"]),
-    )
