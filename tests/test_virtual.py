@@ -15,6 +15,7 @@ from ophsh.engine.embedded import EmbeddedBackend
 from ophsh.engine.recipes import MAX_DEPTH
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import Store
+from ophsh.errors import StoreError
 from ophsh.shell.shell import Shell
 from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
@@ -261,3 +262,14 @@ def test_a_store_of_schema_2_gets_the_recipe_tables(world):
         assert store.catalog.query("SELECT * FROM recipes") == []
     finally:
         store.close()
+
+
+def test_the_catalog_refuses_to_delete_a_cube_a_recipe_reads(world):
+    (on, backend), _ = world
+    do(on, "oph_intercube cube=$SCIENCE;cube2=$BIAS;operation=sub")
+    bias = cube_of(on, backend, "BIAS")
+    refused = pytest.raises(StoreError, match="virtual cube is still computed from")
+    with refused, backend.store.catalog.write() as db:
+        db.execute("DELETE FROM cubes WHERE id = ?", (bias.id,))
+    assert backend.store.cube(bias.id).id == bias.id
+    assert np.array_equal(backend.store.data(cube_of(on, backend)), SCIENCE.astype(np.int32) - BIAS)
