@@ -35,7 +35,7 @@ DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
 RESERVE = "reserve"
 RESERVE_BYTES = 2 << 20
-COMPUTED_BLOCK = 16 << 20  # bytes of a virtual cube computed at a time, to write or to return
+COMPUTED_BLOCK = 8 << 20  # bytes of a virtual cube computed at a time, to write or to return
 
 
 @dataclass

@@ -24,6 +24,8 @@ from ophsh.syntax import split_values
 
 __all__ = ["correlation", "intercube", "intercube2"]
 
+COUNT_BLOCK = 8 << 20  # bytes of cube2 read at a time to count its zeros (small: it may be virtual)
+
 
 def _pair(ctx: OpContext, p: Params) -> tuple[Cube, Cube]:
     if p.opt("cubes"):
@@ -87,8 +89,8 @@ def _zeros(ctx: OpContext, cube: Cube, dtype: np.dtype) -> int:
     if not cube.shape:
         return int(np.count_nonzero(np.asarray(ctx.store.data(cube), dtype=dtype) == 0))
     rows = cube.shape[0]
-    row_bytes = max(1, cube.elements // rows) * 2 * dtype.itemsize
-    step = max(1, ctx.settings.memory_bytes // row_bytes)
+    row_bytes = max(1, cube.elements // rows) * dtype.itemsize
+    step = max(1, min(ctx.settings.memory_bytes // 2, COUNT_BLOCK) // row_bytes)
     total = 0
     for start in range(0, rows, step):
         ctx.check_cancel()
