@@ -11,6 +11,7 @@ import pytest
 from astropy.io import fits
 from factories import write_fits
 
+from ophsh.engine import store as store_module
 from ophsh.engine.embedded import EmbeddedBackend
 from ophsh.engine.recipes import MAX_DEPTH
 from ophsh.engine.settings import Settings
@@ -273,3 +274,17 @@ def test_the_catalog_refuses_to_delete_a_cube_a_recipe_reads(world):
         db.execute("DELETE FROM cubes WHERE id = ?", (bias.id,))
     assert backend.store.cube(bias.id).id == bias.id
     assert np.array_equal(backend.store.data(cube_of(on, backend)), SCIENCE.astype(np.int32) - BIAS)
+
+
+def test_a_chain_computed_a_few_rows_at_a_time_gives_the_same_values(world, monkeypatch):
+    (on, backend), (off, written) = world
+    for line in CALIBRATE:
+        do(on, line)
+        do(off, line)
+    expected = written.store.data(cube_of(off, written))
+    monkeypatch.setattr(store_module, "COMPUTED_BLOCK", 3 * 24 * 8)  # three rows of doubles
+    cube = cube_of(on, backend)
+    assert np.array_equal(backend.store.rows(cube, 5, 31), expected[5:31])
+    assert np.array_equal(backend.store.data(cube), expected)
+    kept = backend.store.materialise(cube)
+    assert not kept.virtual and np.array_equal(backend.store.data(kept), expected)

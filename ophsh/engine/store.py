@@ -296,8 +296,9 @@ class Store:
             return cube
         staged = self.arrays.stream(cube.shape, np.dtype(cube.storage))
         try:
-            for start, stop in _blocks(cube):
-                staged.append(self._computed(cube, start, stop))
+            rows, step = cube.shape[0], _step(cube)
+            for start in range(0, rows, step):
+                staged.append(self._computed(cube, start, min(rows, start + step)))
             with self.catalog.write() as db:
                 if self.recipes.drop(db, cube.id):
                     db.execute(
@@ -315,11 +316,8 @@ class Store:
         """The cube's array as stored (memory-mapped; dtype may be narrower than the measure;
         a virtual cube is computed whole, in memory). A cube that gained dimensions of size 1
         (oph_cubeschema action=add) reads its array in its own shape."""
-        if cube.virtual:  # computed by blocks, so that a chain's intermediates stay small
-            array = np.empty(cube.shape, np.dtype(cube.storage))
-            for start, stop in _blocks(cube):
-                array[start:stop] = self._computed(cube, start, stop)
-            return array
+        if cube.virtual:
+            return self.rows(cube, 0, cube.shape[0])
         with _damage_of(cube):
             array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
@@ -333,8 +331,16 @@ class Store:
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first array axis, as stored, in memory (a
         virtual cube's computed from the same rows of its inputs)."""
-        if cube.virtual:
-            return self._computed(cube, start, stop)
+        if cube.virtual:  # by blocks, so that the intermediates of a chain stay small
+            start, stop, step = max(0, start), min(stop, cube.shape[0]), _step(cube)
+            if stop - start <= step:
+                return self._computed(cube, start, stop)
+            block = np.empty((stop - start, *cube.shape[1:]), np.dtype(cube.storage))
+            for at in range(start, stop, step):
+                block[at - start : at - start + step] = self._computed(
+                    cube, at, min(stop, at + step)
+                )
+            return block
         with _damage_of(cube):
             block = self.arrays.rows(cube.data_file, start, stop)
         inner = cube.shape[1:]
@@ -383,13 +389,10 @@ class Store:
         return [r[0] for r in rows]
 
 
-def _blocks(cube: Cube) -> Iterator[tuple[int, int]]:
-    """Spans of rows of a virtual cube computed at once (:data:`COMPUTED_BLOCK` bytes each)."""
-    rows = cube.shape[0]
-    row_bytes = max(1, cube.elements // max(1, rows)) * np.dtype(cube.storage).itemsize
-    step = max(1, COMPUTED_BLOCK // row_bytes)
-    for start in range(0, rows, step):
-        yield start, min(rows, start + step)
+def _step(cube: Cube) -> int:
+    """How many rows of a virtual cube are computed at once (:data:`COMPUTED_BLOCK` bytes)."""
+    row_bytes = max(1, cube.elements // max(1, cube.shape[0])) * np.dtype(cube.storage).itemsize
+    return max(1, COMPUTED_BLOCK // row_bytes)
 
 
 @contextmanager
