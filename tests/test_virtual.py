@@ -288,3 +288,17 @@ def test_a_chain_computed_a_few_rows_at_a_time_gives_the_same_values(world, monk
     assert np.array_equal(backend.store.data(cube), expected)
     kept = backend.store.materialise(cube)
     assert not kept.virtual and np.array_equal(backend.store.data(kept), expected)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "oph_math(measure,'OPH_MATH_RAND')",  # not a function of the value
+        "oph_replace(measure,0)",  # drops values: lengths depend on the data
+        "oph_sum_scalar(dimension,1)",  # reads the dimension, not only the value
+    ],
+)
+def test_queries_that_are_not_element_wise_are_written(world, query):
+    (on, backend), _ = world
+    do(on, f"oph_apply cube=$NORMAL;query={query};measure_type=auto")
+    assert not cube_of(on, backend).virtual

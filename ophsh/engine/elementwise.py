@@ -49,7 +49,8 @@ OPERATIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "arg_min": lambda a, b: np.where(a <= b, 1, 2),
 }
 
-# oph_apply primitives that map every element on its own to one element (same length out).
+# oph_apply primitives that map every element on its own to one element (same length out);
+# not oph_replace, which drops the values it matches when given no new value.
 ELEMENTWISE_PRIMITIVES = frozenset(
     {
         "oph_sum_scalar",
@@ -58,7 +59,6 @@ ELEMENTWISE_PRIMITIVES = frozenset(
         "oph_math",
         "oph_predicate",
         "oph_cast",
-        "oph_replace",
     }
 )
 
