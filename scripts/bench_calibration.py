@@ -3,6 +3,7 @@
 Pipelines, each in its own process so that wall time, CPU time and peak memory are its own:
 
 * ``ophsh``: ``scripts/calibrate.oph`` on a fresh embedded store (import and export included);
+  ``ophsh-written`` the same with virtual cubes off (``OPHSH_VIRTUAL=no``: every result written);
 * ``numpy`` (float32: frames converted, then ``np.median``) and ``numpy-u16`` (``np.median``
   over the stacked unsigned 16-bit frames), plain numpy + astropy scripts;
 * ``ccdproc`` (``combine`` with its defaults) and ``ccdproc-mem`` (``ImageFileCollection`` and
@@ -16,6 +17,7 @@ flat - master bias), and write one FITS file per filter; the script checks that 
     python scripts/bench_calibration.py [--size 2048] [--bias 15] [--flats 9] [--science 3]
     python scripts/bench_calibration.py --scaling   # ophsh's memory: 60 vs 15 bias, 4096² vs 2048²
     python scripts/bench_calibration.py --pipelines ophsh,numpy --before old=../old/.venv/bin/python
+    python scripts/bench_calibration.py --pipelines ophsh,ophsh-written
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ PIPELINES = {
 # Other installations of ophsh to time beside this one (--before NAME=PYTHON), by name.
 OTHER_OPHSH: dict[str, str] = {}
 
+# Pipelines that run this ophsh with other settings, and the environment that sets them.
+VARIANTS: dict[str, dict[str, str]] = {"ophsh-written": {"OPHSH_VIRTUAL": "no"}}
+
 
 def command(name: str, raw: Path, out: Path) -> list[str]:
     """The process that runs one pipeline: ophsh itself, or this script for the others.
@@ -127,7 +132,7 @@ def command(name: str, raw: Path, out: Path) -> list[str]:
     ``-P`` keeps the working directory off the module path, so that another installation runs
     its own ophsh, with the calibrate.oph of its own checkout when it has one (a venv inside it).
     """
-    if name == "ophsh" or name in OTHER_OPHSH:  # calibrate.oph on a fresh store, from the CLI
+    if name == "ophsh" or name in OTHER_OPHSH or name in VARIANTS:  # calibrate.oph, fresh store
         python = OTHER_OPHSH.get(name, sys.executable)
         own = Path(python).absolute().parents[2] / "scripts" / "calibrate.oph"
         script = own if name in OTHER_OPHSH and own.exists() else SCRIPTS / "calibrate.oph"
@@ -151,7 +156,8 @@ def measure(name: str, raw: Path, out: Path) -> Run:
     """Run one pipeline in a child process and read that child's own resource usage."""
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    child = subprocess.Popen(command(name, raw, out), stdout=subprocess.DEVNULL)
+    env = {**os.environ, **VARIANTS.get(name, {})}
+    child = subprocess.Popen(command(name, raw, out), stdout=subprocess.DEVNULL, env=env)
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped: read its io
     written = written_bytes(child.pid)
     _, status, usage = os.wait4(child.pid, 0)

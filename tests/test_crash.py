@@ -1,4 +1,5 @@
-"""A process killed with SIGKILL in the middle of an import leaves a consistent store."""
+"""A process killed with SIGKILL in the middle of an import, while virtual cubes are made, or while
+one is written before its input is deleted, leaves a consistent store."""
 
 from __future__ import annotations
 
@@ -140,3 +141,125 @@ def test_the_store_works_after_a_kill(tmp_path, raw_dir):
     )
     assert result.returncode == 0, result.stderr
     assert cube_count(store_dir) >= 13
+
+
+# -- virtual cubes ----------------------------------------------------------------------------
+PID = "http://localhost/ophidia/1/{}"
+OPHSH = (sys.executable, "-m", "ophsh", "--store")
+
+
+@pytest.fixture(scope="module")
+def pair_dir(tmp_path_factory):
+    """Two large frames, a.fits and b.fits (large enough that writing their difference takes a
+    while)."""
+    raw = tmp_path_factory.mktemp("pair")
+    rng = np.random.default_rng(5)
+    for name in ("a", "b"):
+        data = rng.integers(0, 65535, size=(3000, 3000), dtype=np.uint16)
+        fits.PrimaryHDU(data).writeto(raw / f"{name}.fits")
+    return raw
+
+
+def make_virtual(store_dir, raw, extra: str = "") -> None:
+    """Cubes 1 and 2 imported from ``raw``, cube 3 = 1 - 2 (virtual), then ``extra`` lines."""
+    script = store_dir.parent / "make.oph"
+    script.write_text(
+        "oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int\n"
+        f"oph_importfits src_path=[path={raw};file=*.fits];container=c\n"
+        f"oph_intercube cube={PID.format(1)};cube2={PID.format(2)};operation=sub\n" + extra
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ophsh", "--store", str(store_dir), str(script)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def assert_consistent(store_dir) -> Store:
+    """Every cube readable, every array file a cube's, every recipe's inputs present."""
+    store = Store.open(store_dir)
+    cubes = store.cubes()
+    files = {p.name for p in (store_dir / "data").iterdir()}
+    assert files == {c.data_file for c in cubes if not c.virtual}
+    assert not any((store_dir / "tmp").iterdir())
+    ids = {c.id for c in cubes}
+    for cube in cubes:
+        store.rows(cube, 0, 3)
+        recipe = store.recipes.get(cube.id, cube.shape, np.dtype(cube.storage))
+        assert cube.virtual == (recipe is not None)
+        assert recipe is None or set(recipe.inputs) <= ids
+    return store
+
+
+def wait_for(condition, proc) -> None:
+    deadline = time.monotonic() + 60
+    while not condition() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def written(store_dir, cube: int) -> bool:
+    try:
+        conn = sqlite3.connect(store_dir / "catalog.sqlite", timeout=5)
+        try:
+            row = conn.execute("SELECT data_file FROM cubes WHERE id = ?", (cube,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] != ""
+
+
+@pytest.mark.parametrize("moment", ["writing", "written"])
+def test_kill_while_a_virtual_cube_is_written_before_its_input_goes(tmp_path, pair_dir, moment):
+    store_dir = tmp_path / "store"
+    make_virtual(store_dir, pair_dir)
+    proc = subprocess.Popen(
+        [*OPHSH, str(store_dir), "-e", f"oph_delete cube={PID.format(1)}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if moment == "writing":
+        wait_for(lambda: any((store_dir / "tmp").iterdir()), proc)
+        assert proc.poll() is None, "the delete ended before its dependent was written"
+    else:
+        wait_for(lambda: written(store_dir, 3), proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = assert_consistent(store_dir)
+    a, b = (fits.getdata(pair_dir / f"{n}.fits").astype(np.int32) for n in "ab")
+    assert np.array_equal(store.data(store.cube(3)), a - b)
+    store.close()
+    again = subprocess.run(
+        [*OPHSH, str(store_dir), "-e", f"oph_delete cube={PID.format(1)}"],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0 or "does not exist" in again.stdout + again.stderr
+    store = assert_consistent(store_dir)
+    assert np.array_equal(store.data(store.cube(3)), a - b)
+    store.close()
+
+
+def test_kill_while_virtual_cubes_are_made(tmp_path, pair_dir):
+    store_dir = tmp_path / "store"
+    make_virtual(store_dir, pair_dir)
+    script = tmp_path / "chain.oph"
+    script.write_text(
+        "".join(
+            f"oph_intercube cube={PID.format(3 + i)};cube2={PID.format(2)};operation=sum\n"
+            for i in range(40)
+        )
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ophsh", "--store", str(store_dir), str(script)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: cube_count(store_dir) >= 8, proc)
+    assert proc.poll() is None, "the script ended before the kill"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = assert_consistent(store_dir)
+    assert 8 <= len(store.cubes()) < 43
+    store.close()

@@ -276,7 +276,7 @@ def test_createcontainer_keeps_time_facts_and_old_stores_are_migrated(run, store
     db.close()
     store = Store.open(store_dir)
     try:
-        assert store.catalog.get_meta("schema") == "2"
+        assert store.catalog.get_meta("schema") == "3"
         rows = store.catalog.query("SELECT name, calendar FROM container_dims ORDER BY pos")
         assert [tuple(r) for r in rows] == [("time", ""), ("lat", "")]  # facts lost with the drop
         made = store.containers.create(1, "again", [("t", "double", "oph_time")], times={"t": TIME})

@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -179,6 +180,15 @@ def test_the_tutorial_with_pyophidia_gives_numpy_numbers(served, night):
     expected = med("FLAT", "V_JOHN_11") - med("BIAS", "OPEN")
     actual = fits.getdata(served.data / "out" / "flatV.fits")
     assert np.allclose(actual, expected, rtol=1e-12)
+    # the difference is a virtual cube: PyOphidia reads it computed, row by row
+    db = sqlite3.connect(served.store / "catalog.sqlite")
+    cube_id = int(corrected.pid.rsplit("/", 1)[1])
+    row = db.execute("SELECT data_file FROM cubes WHERE id = ?", (cube_id,))
+    assert row.fetchone() == ("",)
+    db.close()
+    exported = corrected.export_array()
+    rows = np.asarray(exported["measure"][0]["values"], dtype=np.float64)
+    assert np.array_equal(rows.reshape(expected.shape), expected)
     again = oph_cube.Cube(pid=corrected.pid)
     again.info(display=False)  # oph_cubesize and oph_cubeschema, read by column position
     assert again.measure_type == "double" and int(again.level) == 3

@@ -287,6 +287,8 @@ class ArrayFiles:
         self._descriptors.close()
 
     def remove(self, name: str) -> None:
+        if not name:  # a virtual cube has no file
+            return
         self._descriptors.forget(self.data / name)  # its disk space goes with the last descriptor
         _unlink(self.data / name)
 

@@ -1,5 +1,5 @@
 """The catalog: an SQLite database of users, sessions, jobs, folders, containers, cubes,
-dimensions and metadata.
+dimensions, recipes (of virtual cubes, see :mod:`ophsh.engine.recipes`) and metadata.
 
 One connection per thread, WAL journaling so readers never wait for a writer, and
 ``BEGIN IMMEDIATE`` for every write so concurrent writers (threads of ``ophsh serve``, or two
@@ -20,7 +20,7 @@ from ophsh.errors import StoreError, StoreFull
 
 __all__ = ["SCHEMA_VERSION", "TIME_COLUMNS", "Catalog", "migrate", "name_taken", "now"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # The time facts of a dimension (Ophidia's oph_time hierarchy), kept per container dimension.
 TIME_COLUMNS = ("base_time", "units", "calendar", "month_lengths", "leap_year", "leap_month")
@@ -31,6 +31,7 @@ _MIGRATIONS = {
         f"ALTER TABLE container_dims ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
         for column in TIME_COLUMNS
     ],
+    "2": [],  # the recipe tables of virtual cubes (created by _SCHEMA, IF NOT EXISTS)
 }
 
 _SCHEMA = """
@@ -78,6 +79,14 @@ CREATE TABLE IF NOT EXISTS cube_dims (
     collapsed INTEGER NOT NULL DEFAULT 0, vals BLOB, PRIMARY KEY (cube, pos));
 CREATE TABLE IF NOT EXISTS cube_parents (
     cube INTEGER NOT NULL REFERENCES cubes(id) ON DELETE CASCADE, parent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recipes (
+    cube INTEGER PRIMARY KEY REFERENCES cubes(id) ON DELETE CASCADE,
+    operation TEXT NOT NULL, params TEXT NOT NULL, depth INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recipe_inputs (
+    cube INTEGER NOT NULL REFERENCES recipes(cube) ON DELETE CASCADE, pos INTEGER NOT NULL,
+    input INTEGER NOT NULL REFERENCES cubes(id) DEFERRABLE INITIALLY DEFERRED,
+    PRIMARY KEY (cube, pos));
+CREATE INDEX IF NOT EXISTS recipe_inputs_input ON recipe_inputs (input);
 CREATE TABLE IF NOT EXISTS metadata (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cube INTEGER NOT NULL REFERENCES cubes(id) ON DELETE CASCADE,
@@ -108,6 +117,13 @@ def _translated(path: Path) -> Iterator[None]:
                 hint="free space, e.g. delete cubes with oph_delete",
             ) from err
         raise
+    except sqlite3.IntegrityError as err:
+        if "FOREIGN KEY" not in str(err):
+            raise
+        raise StoreError(
+            "a virtual cube is still computed from a cube being deleted; nothing was deleted",
+            hint="try again: the cubes computed from it are written first",
+        ) from err
     except sqlite3.DatabaseError as err:  # "file is not a database", "malformed"...
         raise StoreError(
             f"the store's catalog ({path.name}) is damaged: {err}",

@@ -18,6 +18,7 @@ from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Container, Cube, Dim
 from ophsh.engine.params import Params
 from ophsh.engine.paths import DataPaths
+from ophsh.engine.recipes import MAX_DEPTH, Recipe
 from ophsh.engine.sessions import Session, Sessions
 from ophsh.engine.settings import Settings
 from ophsh.engine.store import NewCube, Store
@@ -161,6 +162,15 @@ class OpContext:
             )
         return np.asarray(self.store.data(cube))
 
+    def mapped(self, cube: Cube) -> np.ndarray:
+        """The cube's array for reading parts of it anywhere (memory-mapped): a virtual cube
+        larger than the memory budget is written first, a smaller one computed in memory."""
+        if cube.virtual and cube.elements * np.dtype(cube.storage).itemsize > (
+            self.settings.memory_bytes
+        ):
+            cube = self.store.materialise(cube)
+        return self.store.data(cube)
+
     # -- computing --------------------------------------------------------------------------
     def stream(
         self,
@@ -206,6 +216,35 @@ class OpContext:
             raise
         return staged
 
+    def recipe(
+        self,
+        operation: str,
+        params: dict[str, Any],
+        inputs: Sequence[Cube],
+        dtype: np.dtype,
+        *,
+        whole: Sequence[int] = (),
+    ) -> Recipe | None:
+        """The recipe of an element-wise result shaped as ``inputs[0]`` (inputs at the
+        positions ``whole`` are single values), to hand to :meth:`derive` as ``staged``; None
+        when the result is to be computed and written now: virtual cubes are off, or the chain
+        of virtual cubes it would read is too deep."""
+        shape = inputs[0].shape
+        if not self.settings.virtual or not shape:
+            return None
+        depth = 1 + max(self.store.recipes.depth(c.id) for c in inputs)
+        if depth > MAX_DEPTH:
+            return None
+        return Recipe(
+            operation,
+            params,
+            tuple(c.id for c in inputs),
+            shape,
+            np.dtype(dtype),
+            tuple(whole),
+            depth,
+        )
+
     # -- making things --------------------------------------------------------------------
     def make_cube(
         self,
@@ -223,7 +262,8 @@ class OpContext:
         parents: Sequence[Cube] = (),
         objkey: str,
     ) -> Cube:
-        """Store a new cube, announce it in the reply and make it the current cube."""
+        """Store a new cube, announce it in the reply and make it the current cube.
+        ``staged`` is an array written aside or the recipe of a virtual cube."""
         try:
             self.check_cancel()  # made, but the user asked to stop: nothing is kept
             if staged is not None:

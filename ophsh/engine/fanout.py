@@ -98,11 +98,16 @@ def run_massive(
 
     workers = max(1, min(_int(request.get("ncores"), 1), len(targets)))
     ctx.progress(spec.short_name, 0, len(targets))
+    # newest cubes are deleted first: a virtual cube goes before the cubes it is computed
+    # from, which then need not write it (reported in the targets' order all the same)
+    backwards = spec.name == "oph_delete"
+    order = targets[::-1] if backwards else targets
     if workers == 1:
-        results = [one(t) for t in targets]
+        results = [one(t) for t in order]
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="ophsh-massive") as pool:
-            results = list(pool.map(one, targets))
+            results = list(pool.map(one, order))
+    results = results[::-1] if backwards else results
     results, whose = _numbered(ctx, results)
     _report(ctx.doc, results, whose)
     made = tuple(run.output for run in results if run.output)

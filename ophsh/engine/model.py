@@ -125,7 +125,7 @@ class Cube:
     source: str
     description: str
     created: str
-    data_file: str
+    data_file: str  # empty for a virtual cube (see ophsh.engine.recipes)
     storage: str  # numpy dtype of the file; may be narrower than the measure type
     dims: tuple[Dim, ...]
     web_server: str
@@ -134,6 +134,11 @@ class Cube:
     @property
     def pid(self) -> str:
         return f"{self.web_server}/{self.container}/{self.id}"
+
+    @property
+    def virtual(self) -> bool:
+        """True when the cube is a recipe computed on reading, not an array file."""
+        return not self.data_file
 
     @property
     def active_dims(self) -> tuple[Dim, ...]:

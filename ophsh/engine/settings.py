@@ -21,7 +21,8 @@ def _default_threads() -> int:
 @dataclass(frozen=True)
 class Settings:
     """Memory budget and threads of one operator's kernels; whether writes are forced to disk;
-    the web address new stores name their cubes with."""
+    the web address new stores name their cubes with; whether element-wise results are
+    virtual cubes."""
 
     memory_bytes: int = 256 << 20
     threads: int = _default_threads()
@@ -30,12 +31,14 @@ class Settings:
     max_cube_bytes: int | None = None  # the largest new cube (None: no limit)
     quota_bytes: int | None = None  # what one user's cubes may take together (None: no limit)
     scripts: bool = True  # oph_script may run programs of the data directory
+    virtual: bool = True  # element-wise results are recipes computed when read (no array file)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """OPHSH_MEMORY_MB (default 256), OPHSH_THREADS (cores, at most 8), OPHSH_SYNC (no),
         OPHSH_WEB_SERVER (default http://localhost/ophidia), OPHSH_MAX_CUBE_MB and
-        OPHSH_QUOTA_MB (default: no limit)."""
+        OPHSH_QUOTA_MB (default: no limit), OPHSH_VIRTUAL (yes: element-wise results are
+        virtual cubes)."""
         env = os.environ if environ is None else environ
         memory = float(env.get("OPHSH_MEMORY_MB") or 256)
         threads = env.get("OPHSH_THREADS")
@@ -46,6 +49,7 @@ class Settings:
             web_server=env.get("OPHSH_WEB_SERVER") or None,
             max_cube_bytes=_megabytes(env.get("OPHSH_MAX_CUBE_MB")),
             quota_bytes=_megabytes(env.get("OPHSH_QUOTA_MB")),
+            virtual=env.get("OPHSH_VIRTUAL", "yes").lower() not in ("no", "0", "false"),
         )
 
 

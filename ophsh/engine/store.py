@@ -5,14 +5,14 @@ Layout of a store directory::
     catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
     data/<uuid>.npy  one array per cube, in the cube's dimension order (or <uuid>.stack/, a
                      stack of other cubes' files, or <uuid>.ref/, an imported FITS file
-                     referenced in place)
+                     referenced in place; a virtual cube has none: it is computed from other
+                     cubes when read, see recipes)
     tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
     reserve          a few MiB set aside, so that deletions can be recorded on a full disk
 """
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ophsh.engine.arrays import ArrayFiles, Staged, load
+from ophsh.engine.arrays import ArrayFiles, Staged
 from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, migrate, now
 from ophsh.engine.containers import ContainerTable
+from ophsh.engine.cube_dims import dim_of, insert_cube_dims
 from ophsh.engine.metadata import MetadataItem, MetadataTable
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
+from ophsh.engine.recipes import Recipe, RecipeTable
 from ophsh.errors import NotFoundError, StoreError
 
 __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
@@ -35,6 +37,7 @@ DEFAULT_WEB_SERVER = "http://localhost/ophidia"
 CATALOG = "catalog.sqlite"
 RESERVE = "reserve"
 RESERVE_BYTES = 2 << 20
+COMPUTED_BLOCK = 8 << 20  # bytes of a virtual cube computed at a time, to write or to return
 
 
 @dataclass
@@ -45,7 +48,7 @@ class NewCube:
     measure: str
     measure_type: str
     dims: Sequence[Dim]
-    data: Staged
+    data: Staged | Recipe  # an array written aside, or the recipe of a virtual cube
     level: int = 0
     source: str = ""
     description: str = ""
@@ -65,6 +68,7 @@ class Store:
         self.web_server = web_server
         self.metadata = MetadataTable(catalog)
         self.containers = ContainerTable(catalog, arrays, web_server)
+        self.recipes = RecipeTable(catalog)
 
     @classmethod
     def open(cls, root: Path | str, *, web_server: str | None = None, fsync: bool = False) -> Store:
@@ -128,7 +132,9 @@ class Store:
     def sweep(self) -> int:
         """Remove array files left by interrupted writes (holds the write lock meanwhile)."""
         with self.catalog.write() as db:
-            used = {row[0] for row in db.execute("SELECT data_file FROM cubes")}
+            used = {
+                row[0] for row in db.execute("SELECT data_file FROM cubes WHERE data_file != ''")
+            }
             return self.arrays.sweep(used)
 
     def close(self) -> None:
@@ -208,7 +214,7 @@ class Store:
             created=row["created"],
             data_file=row["data_file"],
             storage=row["storage"],
-            dims=tuple(_dim(d) for d in dims),
+            dims=tuple(dim_of(d) for d in dims),
             web_server=self.web_server,
             provenance=row["provenance"],
         )
@@ -246,7 +252,9 @@ class Store:
                     ),
                 )
                 cube_id = cur.lastrowid
-                _insert_cube_dims(db, cube_id, new.dims)
+                insert_cube_dims(db, cube_id, new.dims)
+                if isinstance(new.data, Recipe):
+                    self.recipes.insert(db, cube_id, new.data)
                 db.executemany(
                     "INSERT INTO cube_parents VALUES (?, ?)", [(cube_id, p) for p in new.parents]
                 )
@@ -258,15 +266,61 @@ class Store:
         return self.cube(cube_id)
 
     def delete_cube(self, cube: Cube) -> None:
+        """Delete a cube; the virtual cubes computed from it get their arrays first."""
+        self.release([cube.id])
         with self.catalog.write() as db:
+            row = db.execute("SELECT data_file FROM cubes WHERE id = ?", (cube.id,)).fetchone()
             db.execute("DELETE FROM cubes WHERE id = ?", (cube.id,))
-        self.arrays.remove(cube.data_file)
+        self.recipes.forget(cube.id)
+        if row is not None and row["data_file"]:
+            self.arrays.remove(row["data_file"])
+
+    def delete_container(self, container: Container, *, force: bool) -> list[str]:
+        """:meth:`ContainerTable.delete`, virtual cubes elsewhere computed from its cubes
+        written first."""
+        if force:
+            self.release([c.id for c in self.cubes_of(container)])
+        return self.containers.delete(container, force=force)
+
+    def release(self, cube_ids: Sequence[int]) -> None:
+        """Materialise the virtual cubes that read one of ``cube_ids`` (and are not among
+        them), so that those can be deleted."""
+        for dependent in self.recipes.dependents(cube_ids):
+            try:
+                self.materialise(self.cube(dependent))
+            except NotFoundError:  # deleted meanwhile
+                continue
+
+    def materialise(self, cube: Cube) -> Cube:
+        """Write a virtual cube's array and drop its recipe, in one transaction (a process
+        killed before leaves the recipe, one killed after the array); other cubes as they are."""
+        if not cube.virtual:
+            return cube
+        staged = self.arrays.stream(cube.shape, np.dtype(cube.storage))
+        try:
+            rows, step = cube.shape[0], _step(cube)
+            for start in range(0, rows, step):
+                staged.append(self._computed(cube, start, min(rows, start + step)))
+            with self.catalog.write() as db:
+                if self.recipes.drop(db, cube.id):
+                    db.execute(
+                        "UPDATE cubes SET data_file = ? WHERE id = ?", (staged.name, cube.id)
+                    )
+                    staged.publish()
+                else:  # materialised or deleted by someone else meanwhile
+                    staged.discard()
+        except BaseException:
+            staged.discard()
+            raise
+        return self.cube(cube.id)
 
     def data(self, cube: Cube) -> np.ndarray:
-        """The cube's array as stored (memory-mapped, or in memory for a stack or a referenced
-        FITS image; dtype may be narrower than the measure).
-        A cube that gained dimensions of size 1 (oph_cubeschema action=add) reads its array in
-        its own shape."""
+        """The cube's array as stored (memory-mapped, or in memory for a stack, a referenced
+        FITS image or a virtual cube, which is computed; dtype may be narrower than the
+        measure). A cube that gained dimensions of size 1 (oph_cubeschema action=add) reads its
+        array in its own shape."""
+        if cube.virtual:
+            return self.rows(cube, 0, cube.shape[0])
         with _damage_of(cube):
             array = self.arrays.open(cube.data_file)
         if array.shape != cube.shape:
@@ -278,7 +332,18 @@ class Store:
         return array
 
     def rows(self, cube: Cube, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` along the cube's first array axis, as stored, in memory."""
+        """Rows ``start:stop`` along the cube's first array axis, as stored, in memory (a
+        virtual cube's computed from the same rows of its inputs)."""
+        if cube.virtual:  # by blocks, so that the intermediates of a chain stay small
+            start, stop, step = max(0, start), min(stop, cube.shape[0]), _step(cube)
+            if stop - start <= step:
+                return self._computed(cube, start, stop)
+            block = np.empty((stop - start, *cube.shape[1:]), np.dtype(cube.storage))
+            for at in range(start, stop, step):
+                block[at - start : at - start + step] = self._computed(
+                    cube, at, min(stop, at + step)
+                )
+            return block
         with _damage_of(cube):
             block = self.arrays.rows(cube.data_file, start, stop)
         inner = cube.shape[1:]
@@ -289,12 +354,32 @@ class Store:
         with _damage_of(cube):
             return self.arrays.member_rows(cube.data_file, start, stop)
 
+    def _computed(self, cube: Cube, start: int, stop: int) -> np.ndarray:
+        """Rows of a virtual cube, from its recipe (or its array, when it got one since)."""
+        recipe = self.recipes.get(cube.id, cube.shape, np.dtype(cube.storage))
+        try:
+            if recipe is not None:
+                inputs = [self.cube(i) for i in recipe.inputs]  # kept while the recipe is
+                return recipe.compute(
+                    [
+                        self.data(c).reshape(()) if i in recipe.whole else self.rows(c, start, stop)
+                        for i, c in enumerate(inputs)
+                    ]
+                )
+        except NotFoundError:  # materialised elsewhere, then its inputs deleted
+            self.recipes.forget(cube.id)
+        fresh = self.cube(cube.id)
+        if fresh.virtual:
+            raise StoreError(f"cube {cube.pid} cannot be computed: an input is missing")
+        return self.rows(fresh, start, stop)
+
     def replace_dims(self, cube: Cube, dims: Sequence[Dim]) -> Cube:
         """The cube with new dimension records (same values in the same order: only sizes of
-        one may be added or collapsed ones dropped)."""
+        one may be added or collapsed ones dropped); a virtual cube is written first."""
+        cube = self.materialise(cube)
         with self.catalog.write() as db:
             db.execute("DELETE FROM cube_dims WHERE cube = ?", (cube.id,))
-            _insert_cube_dims(db, cube.id, dims)
+            insert_cube_dims(db, cube.id, dims)
         return self.cube(cube.id)
 
     def parents(self, cube: Cube) -> list[int]:
@@ -312,6 +397,12 @@ class Store:
         return [r[0] for r in rows]
 
 
+def _step(cube: Cube) -> int:
+    """How many rows of a virtual cube are computed at once (:data:`COMPUTED_BLOCK` bytes)."""
+    row_bytes = max(1, cube.elements // max(1, cube.shape[0])) * np.dtype(cube.storage).itemsize
+    return max(1, COMPUTED_BLOCK // row_bytes)
+
+
 @contextmanager
 def _damage_of(cube: Cube) -> Iterator[None]:
     """A damaged or missing array file, reported as the cube's."""
@@ -322,49 +413,3 @@ def _damage_of(cube: Cube) -> Iterator[None]:
             f"cube {cube.pid} cannot be read: {err.message}",
             hint=err.hint or "delete it (oph_delete) and make it again",
         ) from err
-
-
-def _insert_cube_dims(db, cube_id: int, dims: Sequence[Dim]) -> None:
-    db.executemany(
-        "INSERT INTO cube_dims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                cube_id,
-                i,
-                d.name,
-                d.type,
-                d.size,
-                int(d.explicit),
-                d.level,
-                d.hierarchy,
-                d.concept_level,
-                int(d.collapsed),
-                _pack(d.values),
-            )
-            for i, d in enumerate(dims)
-        ],
-    )
-
-
-def _pack(values: np.ndarray | None) -> bytes | None:
-    if values is None:
-        return None
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(values), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _dim(row) -> Dim:
-    blob = row["vals"]
-    values = load(io.BytesIO(blob)) if blob else np.arange(1, row["size"] + 1)
-    return Dim(
-        name=row["name"],
-        type=row["type"],
-        size=row["size"],
-        explicit=bool(row["explicit"]),
-        level=row["level"],
-        values=values,
-        hierarchy=row["hierarchy"],
-        concept_level=row["concept_level"],
-        collapsed=bool(row["collapsed"]),
-    )

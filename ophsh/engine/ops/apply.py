@@ -7,6 +7,10 @@ primitive starts with its input and output types
 result's type; with ``auto`` the types are left out and the cube keeps its type. A query with
 an aggregate primitive (``oph_aggregate_operator``, ``oph_roll_up``...) combines every row into
 one: the explicit dimensions collapse, as in Ophidia (where each fragment gives one row).
+
+A query whose primitives all map each value on its own to a real value (oph_sum_scalar,
+oph_mul_scalar, oph_math...: see :mod:`ophsh.engine.elementwise`) gives a virtual cube, computed
+when read (:mod:`ophsh.engine.recipes`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.elementwise import apply_block, elementwise_query
 from ophsh.engine.model import Cube, Dim, dtype_of
 from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
-from ophsh.engine.primitives import Evaluation, combines_rows, evaluate
+from ophsh.engine.primitives import Evaluation, combines_rows
 from ophsh.errors import OperatorError
 
 __all__ = ["apply"]
@@ -35,17 +40,21 @@ def apply(ctx: OpContext, p: Params) -> None:
     width = int(np.prod(row_shape))
     dimension = np.asarray(implicit[0].values, dtype=np.float64) if len(implicit) == 1 else None
 
-    def run(block: np.ndarray, all_rows: bool = False):
-        rows = np.asarray(block, dtype=np.float64).reshape(*block.shape[:n_exp], width)
-        return evaluate(
-            query,
-            rows,
-            ctx.specs.primitives,
-            manual=manual,
-            measure_type=cube.measure_type,
-            check_type=p.str("check_type") == "yes",
+    settings = {
+        "query": query,
+        "n_exp": n_exp,
+        "manual": manual,
+        "measure_type": cube.measure_type,
+        "check_type": p.str("check_type") == "yes",
+    }
+
+    def run(block: np.ndarray, all_rows: bool = False) -> Evaluation:
+        return apply_block(
+            block,
             dimension=dimension,
+            primitives=ctx.specs.primitives,
             all_rows=all_rows,
+            **settings,
         )
 
     common = {
@@ -80,6 +89,12 @@ def apply(ctx: OpContext, p: Params) -> None:
         *(row_shape if not reduced else (out_width,) * (out_width > 1)),
     )
     common |= {"dims": dims, "measure_type": kind}
+    recipe = None
+    if not reduced and out_dtype.kind == "f" and n_exp and elementwise_query(query):
+        recipe = ctx.recipe("apply", settings, [cube], out_dtype)
+    if recipe is not None:
+        ctx.derive(cube, staged=recipe, **common)
+        return
     if n_exp and cube.shape:
         staged = ctx.stream(
             out_shape,

@@ -72,7 +72,7 @@ def deletecontainer(ctx: OpContext, p: Params) -> None:
     """Delete a container; ``force=yes`` deletes the cubes it still holds."""
     pid = p.opt("container_pid")
     container = ctx.container(pid or p.str("container"))
-    ctx.store.containers.delete(container, force=p.yes("force"))
+    ctx.store.delete_container(container, force=p.yes("force"))
 
 
 def movecontainer(ctx: OpContext, p: Params) -> None:

@@ -234,12 +234,13 @@ def cubeelements(ctx: OpContext, p: Params) -> None:
 
 
 def duplicate(ctx: OpContext, p: Params) -> None:
-    """An identical copy of the cube, one level up (its array is shared, not copied)."""
+    """An identical copy of the cube, one level up (its array is shared, not copied). A
+    virtual cube is written first: this is how a user asks for one to be kept as an array."""
     cube = ctx.cube(p.str("cube"))
     ctx.derive(
         cube,
         dims=cube.dims,
-        staged=ctx.store.arrays.link(cube.data_file),
+        staged=ctx.store.arrays.link(ctx.store.materialise(cube).data_file),
         objkey="duplicate",
         container=p.opt("container"),
         description=p.str("description"),

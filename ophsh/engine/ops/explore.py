@@ -110,7 +110,7 @@ def _take(ctx: OpContext, cube: Cube, chosen: dict[str, np.ndarray]) -> np.ndarr
         data = ctx.store.rows(cube, int(first.min()), int(first.max()) + 1)
         data = np.take(data, first - first.min(), axis=0)
     else:
-        data = ctx.store.data(cube)  # memory-mapped: explorecube shows what it reads anyway
+        data = ctx.mapped(cube)  # memory-mapped: explorecube shows what it reads anyway
     for axis, dim in enumerate(dims[1:], 1):
         if dim.name in chosen:
             data = np.take(data, chosen[dim.name], axis=axis)

@@ -4,6 +4,9 @@ Both cubes must have the same shape (the error names the dimension that differs)
 type. Beyond Ophidia, a cube2 holding a single value (e.g. a mean made by oph_aggregate) is
 applied to every value of the first cube. Division by zero gives NaN, reported by a warning that
 counts the values concerned, never an error.
+
+Except for operation=corr, the result is a virtual cube (see :mod:`ophsh.engine.recipes`) unless
+virtual cubes are off: nothing is written, its values are computed when read.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import reduce_last
+from ophsh.engine.elementwise import intercube2_block, intercube_block
 from ophsh.engine.model import Cube
 from ophsh.engine.ops.merge import same_shape
 from ophsh.engine.ops.reduction import collapse
@@ -19,27 +22,9 @@ from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 from ophsh.syntax import split_values
 
-__all__ = ["OPERATIONS", "correlation", "intercube", "intercube2"]
+__all__ = ["correlation", "intercube", "intercube2"]
 
-
-def _mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    fill = np.nan if a.dtype.kind == "f" else 0
-    return np.where(b == 1, a, fill)
-
-
-OPERATIONS = {
-    "sum": np.add,
-    "sub": np.subtract,
-    "mul": np.multiply,
-    "div": np.divide,
-    "abs": np.hypot,
-    "arg": lambda a, b: np.arctan2(b, a),
-    "mask": _mask,
-    "max": np.fmax,
-    "min": np.fmin,
-    "arg_max": lambda a, b: np.where(a >= b, 1, 2),
-    "arg_min": lambda a, b: np.where(a <= b, 1, 2),
-}
+COUNT_BLOCK = 8 << 20  # bytes of cube2 read at a time to count its zeros (small: it may be virtual)
 
 
 def _pair(ctx: OpContext, p: Params) -> tuple[Cube, Cube]:
@@ -67,26 +52,72 @@ def intercube(ctx: OpContext, p: Params) -> None:
     if operation == "corr":
         _correlation(ctx, p, first, second)
         return
-    func = OPERATIONS[operation]
     out_dtype = first.dtype
     missing = p.real("missingvalue") if p.opt("missingvalue") else None
     kept = _exact_storage(first, second, operation, missing) or out_dtype
+    params = {"operation": operation, "compute": out_dtype.str, "missing": missing}
+    recipe = ctx.recipe("intercube", params, [first, second], kept, whole=[1] if scalar else [])
+    if recipe is not None:
+        zeros = 0
+        if operation == "div":
+            zeros = _zeros(ctx, second, out_dtype) * (first.elements if scalar else 1)
+        cube = ctx.derive(first, dims=first.dims, staged=recipe, **_target(p, first, second))
+    else:
+        cube, zeros = _written(ctx, p, first, second, scalar, params, kept)
+    if zeros:
+        ctx.doc.add_text(
+            "warning",
+            "WARNING",
+            f"division by zero at {zeros} value(s) of {second.pid}; they are "
+            f"{'NaN' if out_dtype.kind == 'f' else '0'} in {cube.pid}",
+        )
+
+
+def _target(p: Params, first: Cube, second: Cube) -> dict:
+    """Where the result of oph_intercube goes and how it is described."""
+    return {
+        "objkey": "intercube",
+        "container": p.opt("container"),
+        "description": p.str("description"),
+        "measure": p.opt("measure"),
+        "parents": [first, second],
+    }
+
+
+def _zeros(ctx: OpContext, cube: Cube, dtype: np.dtype) -> int:
+    """How many values of ``cube`` are 0 once in ``dtype``, read block by block."""
+    if not cube.shape:
+        return int(np.count_nonzero(np.asarray(ctx.store.data(cube), dtype=dtype) == 0))
+    rows = cube.shape[0]
+    row_bytes = max(1, cube.elements // rows) * dtype.itemsize
+    step = max(1, min(ctx.settings.memory_bytes // 2, COUNT_BLOCK) // row_bytes)
+    total = 0
+    for start in range(0, rows, step):
+        ctx.check_cancel()
+        block = np.asarray(ctx.store.rows(cube, start, start + step), dtype=dtype)
+        total += int(np.count_nonzero(block == 0))
+    return total
+
+
+def _written(
+    ctx: OpContext,
+    p: Params,
+    first: Cube,
+    second: Cube,
+    scalar: bool,
+    params: dict,
+    kept: np.dtype,
+) -> tuple[Cube, int]:
+    """The result computed and written now; with the number of divisions by zero."""
+    operation, out_dtype, missing = params["operation"], first.dtype, params["missing"]
     zeros: list[int] = []  # one count per block (blocks run on several threads)
     factor = np.asarray(ctx.store.data(second), dtype=out_dtype).reshape(()) if scalar else None
 
     def combine(pair: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        a = np.asarray(pair[0], dtype=out_dtype)
         b = factor if scalar else np.asarray(pair[1], dtype=out_dtype)
-        with np.errstate(all="ignore"):
-            result = np.asarray(func(a, b))
         if operation == "div":
-            zero = np.broadcast_to(b == 0, result.shape)
-            zeros.append(int(zero.sum()))
-            if zeros[-1]:
-                result = np.where(zero, np.nan if out_dtype.kind == "f" else 0, result)
-        if missing is not None:
-            result = np.where((a == missing) | (b == missing), missing, result)
-        return result.astype(kept)
+            zeros.append(int(np.count_nonzero(np.broadcast_to(b == 0, np.shape(pair[0])))))
+        return intercube_block(pair[0], b, operation, out_dtype, kept, missing)
 
     if first.shape:
         rows = first.shape[0]
@@ -101,36 +132,12 @@ def intercube(ctx: OpContext, p: Params) -> None:
             label="intercube",
             row_bytes=max(1, first.elements // rows) * 3 * out_dtype.itemsize,
         )
-        cube = ctx.derive(
-            first,
-            dims=first.dims,
-            staged=staged,
-            objkey="intercube",
-            container=p.opt("container"),
-            description=p.str("description"),
-            measure=p.opt("measure"),
-            parents=[first, second],
-        )
+        cube = ctx.derive(first, dims=first.dims, staged=staged, **_target(p, first, second))
     else:
         ctx.check_cancel()
         data = combine((ctx.whole(first), ctx.whole(second)))
-        cube = ctx.derive(
-            first,
-            dims=first.dims,
-            data=data,
-            objkey="intercube",
-            container=p.opt("container"),
-            description=p.str("description"),
-            measure=p.opt("measure"),
-            parents=[first, second],
-        )
-    if sum(zeros):
-        ctx.doc.add_text(
-            "warning",
-            "WARNING",
-            f"division by zero at {sum(zeros)} value(s) of {second.pid}; they are "
-            f"{'NaN' if out_dtype.kind == 'f' else '0'} in {cube.pid}",
-        )
+        cube = ctx.derive(first, dims=first.dims, data=data, **_target(p, first, second))
+    return cube, sum(zeros)
 
 
 def _exact_storage(
@@ -173,14 +180,6 @@ def _correlation(ctx: OpContext, p: Params, first: Cube, second: Cube) -> None:
     )
 
 
-def _product(block: np.ndarray, missing: float | None) -> np.ndarray:
-    valid = ~np.isnan(block) if block.dtype.kind == "f" else np.ones(block.shape, bool)
-    if missing is not None:
-        valid &= block != missing
-    result = np.where(valid, block.astype(np.float64), 1.0).prod(axis=-1)
-    return np.where(valid.any(axis=-1), result, np.nan)
-
-
 def intercube2(ctx: OpContext, p: Params) -> None:
     """Combine N cubes of one shape value by value: avg, sum, mul, max, min, or arg_max /
     arg_min (the 1-based position of the cube that holds the extreme). Missing values (NaN,
@@ -201,15 +200,6 @@ def intercube2(ctx: OpContext, p: Params) -> None:
     missing = p.real("missingvalue") if p.opt("missingvalue") else None
     out_dtype = first.dtype
 
-    def combine(blocks: list[np.ndarray]) -> np.ndarray:
-        stacked = np.stack([np.asarray(b) for b in blocks], axis=-1)
-        with np.errstate(all="ignore"):
-            if operation == "mul":
-                result = _product(stacked, missing)
-            else:
-                result = reduce_last(stacked, operation, missing=missing)
-        return result.astype(out_dtype)
-
     common = dict(
         objkey="intercube",  # Ophidia 1.9 answers with the objkey of oph_intercube
         container=p.opt("container"),
@@ -217,17 +207,21 @@ def intercube2(ctx: OpContext, p: Params) -> None:
         measure=p.opt("measure"),
         parents=cubes,
     )
-    if first.shape:
+    params = {"operation": operation, "missing": missing}
+    recipe = ctx.recipe("intercube2", params, cubes, out_dtype)
+    if recipe is not None:
+        ctx.derive(first, dims=first.dims, staged=recipe, **common)
+    elif first.shape:
         rows = first.shape[0]
         staged = ctx.stream(
             first.shape,
             out_dtype,
             lambda a, b: [ctx.store.rows(c, a, b) for c in cubes],
-            combine,
+            lambda blocks: intercube2_block(blocks, operation, missing, out_dtype),
             label="intercube2",
             row_bytes=max(1, first.elements // rows) * (len(cubes) + 1) * 8,
         )
         ctx.derive(first, dims=first.dims, staged=staged, **common)
     else:
-        data = combine([ctx.whole(c) for c in cubes])
+        data = intercube2_block([ctx.whole(c) for c in cubes], operation, missing, out_dtype)
         ctx.derive(first, dims=first.dims, data=data, **common)

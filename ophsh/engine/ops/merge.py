@@ -114,6 +114,7 @@ def mergecubes2(ctx: OpContext, p: Params) -> None:
     shape = (*first.shape, len(cubes))
     files = ctx.store.arrays
     if first.shape and not any(files.is_stack(c.data_file) for c in cubes):
+        cubes = [ctx.store.materialise(c) for c in cubes]  # a stack links array files
         staged = files.stack([c.data_file for c in cubes])
     else:
         staged = _stream(ctx, cubes, shape, lambda parts: np.stack(parts, axis=-1), "mergecubes2")

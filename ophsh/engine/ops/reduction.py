@@ -236,7 +236,7 @@ def _stage_row_groups(
     """Stage the reduction of consecutive groups of rows into ``rows_out`` rows, in blocks:
     of output rows while an explicit dimension is left, else of the first implicit one."""
     n_exp = len(cube.explicit_dims)
-    data = ctx.store.data(cube)  # memory-mapped: blocks read only their part
+    data = ctx.mapped(cube)  # memory-mapped: blocks read only their part
     inner = tuple(cube.shape[n_exp:])
     rows = int(np.prod(cube.shape[:n_exp]))
     size = rows // rows_out
@@ -337,7 +337,7 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
     axis = cube.axis(dim.name)
     shape = tuple(s for i, s in enumerate(cube.shape) if i != axis)
     if axis == 0 and shape:  # blocks along the next axis, read from the mapped array
-        data = ctx.store.data(cube)
+        data = ctx.mapped(cube)
         staged = ctx.stream(
             shape,
             cube.dtype,

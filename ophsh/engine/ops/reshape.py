@@ -33,7 +33,7 @@ def _same_array(ctx: OpContext, p: Params, cube: Cube, dims: list[Dim], objkey: 
     ctx.derive(
         cube,
         dims=dims,
-        staged=ctx.store.arrays.link(cube.data_file),
+        staged=ctx.store.arrays.link(ctx.store.materialise(cube).data_file),
         objkey=objkey,
         container=p.opt("container"),
         description=p.str("description"),
