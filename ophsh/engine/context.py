@@ -169,15 +169,14 @@ class OpContext:
         *,
         label: str,
         row_bytes: int,
-        rows_per_block: int | None = None,
     ) -> Staged:
         """Stage an array of ``shape`` computed block by block along its first axis.
 
         ``read(start, stop)`` gives the input of rows ``start:stop`` and ``kernel`` turns it into
-        those rows of the result. Blocks fit the memory budget (``row_bytes`` is what one row
-        costs to hold) unless ``rows_per_block`` fixes them, run on the configured threads, are
-        checked for cancellation, and report progress. On any failure the staged array is
-        discarded, so nothing half-made survives.
+        those rows of the result. Blocks are sized from the memory budget (``row_bytes`` is what
+        one row of the input, every input file together, and of the result costs to hold), run
+        on the configured threads, are checked for cancellation, and report progress. On any
+        failure the staged array is discarded, so nothing half-made survives.
         """
         rows = shape[0]
 
@@ -197,7 +196,6 @@ class OpContext:
                 budget=self.settings.memory_bytes,
                 workers=self.settings.threads,
                 tick=lambda done: self.progress(label, done, rows),
-                rows_per_block=rows_per_block,
             )
         except BaseException:
             staged.discard()
