@@ -24,10 +24,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.errors import StoreError, StoreFull
+from ophsh.lazy import numpy as np
 
 __all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows", "read_rows"]
 

@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ophsh.document import Document
 from ophsh.engine.arrays import Staged
 from ophsh.engine.kernels import map_blocks
@@ -22,6 +20,7 @@ from ophsh.engine.settings import Settings
 from ophsh.engine.store import NewCube, Store
 from ophsh.engine.vfs import Tree
 from ophsh.errors import NotFoundError, OphshError, QuotaError
+from ophsh.lazy import numpy as np
 from ophsh.spec import Specs
 
 __all__ = ["CancelFlag", "Cancelled", "Handler", "OpContext", "Progress"]

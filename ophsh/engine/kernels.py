@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
+from ophsh.lazy import numpy as np
 
 __all__ = [
     "REDUCTIONS",
