@@ -15,7 +15,6 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from ophsh.locations import cache_dir
@@ -161,9 +160,9 @@ class Specs:
 
 def grammar_dir() -> Path:
     """Where ``grammar/`` lives: inside an installed wheel, else at the top of the checkout."""
-    packaged = resources.files("ophsh") / "_grammar"
+    packaged = Path(__file__).resolve().parent / "_grammar"
     if packaged.is_dir():
-        return Path(str(packaged))
+        return packaged
     checkout = Path(__file__).resolve().parent.parent / "grammar"
     if checkout.is_dir():
         return checkout
