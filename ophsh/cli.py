@@ -4,6 +4,9 @@ ophsh                         interactive shell on the embedded store
 ophsh -e "COMMAND" [-j]       run one line and exit with its status
 ophsh FILE.oph [ARG...]       replay a script ($1..$N are the arguments)
 ophsh -H HOST -P PORT -u USER -p PASS ...   the same against a remote Ophidia server
+
+Each mode imports what only it needs once it is chosen (scripts, the REPL, serve, the tutorial,
+the remote backend), so that ``ophsh -e`` starts fast.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from ophsh.render.progress import TerminalProgress
 from ophsh.shell.history import History
 from ophsh.shell.outcome import Outcome
 from ophsh.shell.printer import Printer
-from ophsh.shell.script import run_script, run_text
 from ophsh.shell.shell import Shell
 from ophsh.shell.state import ShellState
 from ophsh.spec import load_specs
@@ -151,6 +153,8 @@ def _run(shell: Shell, printer: Printer, options: argparse.Namespace, history: H
         bars.close()
         printer.show(outcome, fmt=fmt())
         return outcome.exit_code
+    from ophsh.shell.script import run_script, run_text
+
     if options.script:
         script = Path(options.script)
         return run_script(

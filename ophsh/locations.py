@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["default_store", "log_file"]
+__all__ = ["cache_dir", "default_store", "log_file"]
 
 
 def default_store() -> Path:
@@ -21,3 +21,8 @@ def default_store() -> Path:
 def log_file() -> Path:
     """Where the interactive shell logs what it does not show (tracebacks, completion trouble)."""
     return Path(platformdirs.user_log_dir("ophsh")) / "ophsh.log"
+
+
+def cache_dir() -> Path:
+    """Where ophsh keeps what it can make again (the merged specifications)."""
+    return Path(platformdirs.user_cache_dir("ophsh"))

@@ -9,12 +9,15 @@ registry all share.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
-import tomllib
+import os
+import pickle
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
+
+from ophsh.locations import cache_dir
 
 __all__ = [
     "AliasSpec",
@@ -158,9 +161,9 @@ class Specs:
 
 def grammar_dir() -> Path:
     """Where ``grammar/`` lives: inside an installed wheel, else at the top of the checkout."""
-    packaged = resources.files("ophsh") / "_grammar"
+    packaged = Path(__file__).resolve().parent / "_grammar"
     if packaged.is_dir():
-        return Path(str(packaged))
+        return packaged
     checkout = Path(__file__).resolve().parent.parent / "grammar"
     if checkout.is_dir():
         return checkout
@@ -168,6 +171,8 @@ def grammar_dir() -> Path:
 
 
 def _read_toml(path: Path) -> dict:
+    import tomllib  # only when the cached specifications are made again (see load_specs)
+
     with path.open("rb") as fh:
         return tomllib.load(fh)
 
@@ -271,8 +276,38 @@ def _primitives(path: Path) -> dict[str, PrimitiveSpec]:
 
 @cache
 def load_specs(root: Path | None = None) -> Specs:
-    """Read and merge every specification under ``root`` (default: :func:`grammar_dir`)."""
+    """Every specification under ``root`` (default: :func:`grammar_dir`), merged.
+
+    Parsing the TOML files took a tenth of the start of ``ophsh -e``, so the merged records are
+    kept in the user's cache folder under a name made of this module's and the grammar files'
+    sizes and times; a change to any of them makes a new one."""
     root = root or grammar_dir()
+    cached = cache_dir() / f"specs-{_fingerprint(root)}.pickle"
+    try:
+        with cached.open("rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # missing, or unreadable: made again
+        pass
+    specs = _read_specs(root)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        aside = cached.with_name(f"{cached.name}.{os.getpid()}")
+        aside.write_bytes(pickle.dumps(specs, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(aside, cached)
+    except OSError:
+        pass  # no cache folder: read the files again next time
+    return specs
+
+
+def _fingerprint(root: Path) -> str:
+    """Names, sizes and times of this module and of every file under ``root``, hashed."""
+    files = [Path(__file__), *sorted(p for p in root.rglob("*") if p.is_file())]
+    stamps = "\n".join(f"{p}:{s.st_size}:{s.st_mtime_ns}" for p in files for s in [p.stat()])
+    return hashlib.sha256(stamps.encode()).hexdigest()[:24]
+
+
+def _read_specs(root: Path) -> Specs:
+    """Read and merge every specification under ``root``."""
     aliases = {
         name: AliasSpec(name, body["body"], body.get("help", ""))
         for name, body in _read_toml(root / "aliases.toml").items()

@@ -7,6 +7,8 @@ import pytest
 from astropy.io import fits
 from factories import raw_frame, write_fits
 
+from ophsh.engine.settings import Settings
+
 
 @pytest.fixture
 def data_dir(tmp_path):
@@ -27,7 +29,8 @@ def test_unsigned_16_bit_frames_keep_their_values_and_report_double(run, data_di
 
 
 @pytest.mark.parametrize(
-    "dtype", [np.uint16, np.int16, np.int32, np.float32, np.float64, np.uint8, np.int64]
+    "dtype",
+    [np.uint16, np.int16, np.int32, np.float32, np.float64, np.uint8, np.int64, np.int8, np.uint32],
 )
 @pytest.mark.parametrize("layout", ["auto", "tutorial"])
 def test_round_trip_is_bit_identical_in_both_layouts(run, data_dir, dtype, layout):
@@ -50,6 +53,35 @@ def test_round_trip_is_bit_identical_in_both_layouts(run, data_dir, dtype, layou
     assert native.shape == data.shape
     assert native.dtype == data.dtype
     assert native.tobytes() == data.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int8, np.uint32, np.float64])
+def test_an_export_in_many_small_blocks_writes_the_same_file(run, shell, data_dir, dtype):
+    """Cards (metadata, COMMENT, HISTORY), padding and values do not depend on the blocks."""
+    rng = np.random.default_rng(3)
+    if np.dtype(dtype).kind == "f":
+        data = rng.normal(0, 1e6, size=(29, 17)).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        data = rng.integers(info.min, info.max, size=(29, 17), dtype=dtype, endpoint=True)
+    path = write_fits(data_dir / "in.fits", data, OBJECT="M31", EXPTIME=(1.5, "seconds"))
+    with fits.open(path, mode="update") as hdul:
+        hdul[0].header.add_history("taken by nobody")
+        hdul[0].header.add_comment("a comment card")
+    run("oph_importfits src_path=in.fits")
+    run("oph_exportfits output_path=out;output_name=whole;export_metadata=yes")
+    shell.backend.service.settings = Settings(memory_bytes=300, threads=1)  # a row or two a block
+    run("oph_exportfits output_path=out;output_name=blocks;export_metadata=yes")
+    whole, blocks = (data_dir / "out" / f"{name}.fits" for name in ("whole", "blocks"))
+    assert blocks.read_bytes() == whole.read_bytes()
+    assert blocks.stat().st_size % 2880 == 0
+    with fits.open(blocks) as hdul:
+        header, back = hdul[0].header, hdul[0].data
+        assert back.dtype.newbyteorder("=") == data.dtype and np.array_equal(back, data)
+        assert header["OBJECT"] == "M31" and header.comments["EXPTIME"] == "seconds"
+        assert "taken by nobody" in str(header["HISTORY"])
+        assert "a comment card" in str(header["COMMENT"])
+        assert any("oph_importfits" in str(card) for card in header["HISTORY"])
 
 
 def test_the_tutorial_layout_stores_the_image_transposed_but_exports_it_upright(run, data_dir):

@@ -7,7 +7,7 @@ import pytest
 from astropy.io import fits
 from factories import write_fits
 
-from ophsh.engine.kernels import quantile_last, reduce_last
+from ophsh.engine.kernels import WIRE_ELEMENTS, quantile_across, quantile_last, reduce_last
 from ophsh.engine.settings import Settings
 
 
@@ -205,6 +205,19 @@ def test_quantile_kernel_matches_numpy_for_any_count(n, order):
     block = rng.integers(0, 1000, size=(3, 4, n)).astype(np.uint16)
     expected = np.quantile(block.astype(np.float64), order, axis=-1)
     assert np.allclose(quantile_last(block, order), expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("n", [3, 4, 15])
+def test_quantile_across_frames_larger_than_a_tile(n):
+    """A block of any size is taken tile by tile; the values at the tiles' edges are right."""
+    rng = np.random.default_rng(n)
+    shape = (3, WIRE_ELEMENTS // 2 + 7)  # three rows: tiles end inside rows, and a short one
+    stack = [rng.integers(0, 65535, size=shape, dtype=np.uint16) for _ in range(n)]
+    expected = np.median(np.stack(stack).astype(np.float64), axis=0)
+    exact = np.uint16 if n % 2 else np.float64
+    result = quantile_across([f.copy() for f in stack], 0.5, np.dtype(exact))
+    assert result.dtype == exact and result.shape == shape
+    assert np.array_equal(result, expected)
 
 
 def test_missing_values_are_skipped_by_avg():

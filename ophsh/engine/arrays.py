@@ -29,11 +29,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.layouts import Layout, layout_of, place, write_layout
 from ophsh.errors import StoreFull
+from ophsh.lazy import numpy as np
 
 __all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows", "read_rows"]
 

@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ophsh.document import Document
 from ophsh.engine.activity import ActivityLog
 from ophsh.engine.arrays import Staged
@@ -24,6 +22,7 @@ from ophsh.engine.settings import Settings
 from ophsh.engine.store import NewCube, Store
 from ophsh.engine.vfs import Tree
 from ophsh.errors import NotFoundError, OphshError, QuotaError
+from ophsh.lazy import numpy as np
 from ophsh.spec import Specs
 
 __all__ = ["CancelFlag", "Cancelled", "Handler", "OpContext", "Progress"]
@@ -181,15 +180,14 @@ class OpContext:
         *,
         label: str,
         row_bytes: int,
-        rows_per_block: int | None = None,
     ) -> Staged:
         """Stage an array of ``shape`` computed block by block along its first axis.
 
         ``read(start, stop)`` gives the input of rows ``start:stop`` and ``kernel`` turns it into
-        those rows of the result. Blocks fit the memory budget (``row_bytes`` is what one row
-        costs to hold) unless ``rows_per_block`` fixes them, run on the configured threads, are
-        checked for cancellation, and report progress. On any failure the staged array is
-        discarded, so nothing half-made survives.
+        those rows of the result. Blocks are sized from the memory budget (``row_bytes`` is what
+        one row of the input, every input file together, and of the result costs to hold), run
+        on the configured threads, are checked for cancellation, and report progress. On any
+        failure the staged array is discarded, so nothing half-made survives.
         """
         rows = shape[0]
 
@@ -209,7 +207,6 @@ class OpContext:
                 budget=self.settings.memory_bytes,
                 workers=self.settings.threads,
                 tick=lambda done: self.progress(label, done, rows),
-                rows_per_block=rows_per_block,
             )
         except BaseException:
             staged.discard()

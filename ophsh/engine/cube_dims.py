@@ -6,10 +6,9 @@ import io
 import sqlite3
 from collections.abc import Sequence
 
-import numpy as np
-
 from ophsh.engine.arrays import load
 from ophsh.engine.model import Dim
+from ophsh.lazy import numpy as np
 
 __all__ = ["dim_of", "insert_cube_dims"]
 

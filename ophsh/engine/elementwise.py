@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from ophsh.engine.kernels import reduce_last
 from ophsh.engine.primitives import evaluate
 from ophsh.engine.primitives.syntax import Call, Keyword, Literal, Node, parse_query
+from ophsh.lazy import numpy as np
 from ophsh.spec import load_specs
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 ``cube=[container=c;level=0]``, ``src_path=[path=raw;file=*.fits]`` or several ``|``-joined
 values make the operator run once per target, ``ncores`` at a time as Ophidia's massive tasks
-do. The reply lists every run (Ophidia's massive objects), and the result carries every cube made.
+do, sharing the memory budget. The reply lists every run (Ophidia's massive objects), and the
+result carries every cube made.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def run_massive(
 ) -> TaskResult:
     """Run the operator once per target and report each run in ``ctx.doc``."""
     targets = _targets(ctx, param, request.get(param) or "")
+    workers = max(1, min(_int(request.get("ncores"), 1), len(targets)))
+    # the tasks that run at once share the budget, so memory is the same whatever ncores
+    shared = replace(ctx.settings, memory_bytes=max(1, ctx.settings.memory_bytes // workers))
     finished = 0
     lock = threading.Lock()
     stopped: list[str] = []  # targets an interruption kept from running to the end
@@ -81,7 +85,7 @@ def run_massive(
         """Run the operator on one target."""
         nonlocal finished
         begin = now()
-        sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}})
+        sub = OpContext(**{**ctx.__dict__, "doc": Document(), "outputs": {}, "settings": shared})
         try:
             sub.check_cancel()
             handler(sub, Params(spec, request.with_arg(param, target)))
@@ -96,7 +100,6 @@ def run_massive(
             ctx.progress(spec.short_name, finished, len(targets))
         return result
 
-    workers = max(1, min(_int(request.get("ncores"), 1), len(targets)))
     ctx.progress(spec.short_name, 0, len(targets))
     # newest cubes are deleted first: a virtual cube goes before the cubes it is computed
     # from, which then need not write it (reported in the targets' order all the same)

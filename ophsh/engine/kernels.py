@@ -9,7 +9,9 @@ gives NaN, and interpolates linearly at position (n - 1) * order, like ``numpy.q
 :func:`blocks` cuts the first axis of an array into pieces that fit a memory budget, and
 :func:`map_blocks` runs a kernel over them on a few threads (numpy releases the GIL in the heavy
 loops) while the results are written in order. Budget and threads are given by the caller
-(:class:`~ophsh.engine.settings.Settings`).
+(:class:`~ophsh.engine.settings.Settings`). Block sizes come from bytes, never from a count of
+rows: a block has as many rows as fit its share of the budget, up to :data:`BLOCK_BYTES`, so a
+larger image makes more blocks, not larger ones, and memory stays flat in the frame size.
 
 Quantiles of up to :data:`NETWORK_LIMIT` values are taken with a selection network: Batcher's
 odd-even merge sort, pruned to the comparators that decide the wanted ranks, run as element-wise
@@ -25,12 +27,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
+from ophsh.lazy import numpy as np
 
 __all__ = [
     "REDUCTIONS",
     "blocks",
     "map_blocks",
+    "quantile_across",
     "quantile_last",
     "quantile_wires",
     "reduce_last",
@@ -54,9 +57,19 @@ REDUCTIONS = (
 )
 
 
-def blocks(rows: int, row_bytes: int, budget: int) -> Iterator[tuple[int, int]]:
-    """Consecutive ``(start, stop)`` ranges of ``rows`` whose blocks fit ``budget`` bytes."""
-    per_block = max(1, budget // max(1, row_bytes))
+# The most one block may cost. Larger blocks are no faster (a few MiB already make the cost of a
+# block, a Python call and a read per input, negligible, and smaller blocks stay closer to the
+# CPU's caches between numpy's passes: the calibration of 4096x4096 frames took no longer with
+# blocks of 16 MiB than of 64 MiB and more); they only take memory, growing with the frames.
+BLOCK_BYTES = 16 << 20
+
+
+def blocks(rows: int, row_bytes: int, budget: int, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` ranges of ``rows``, a row costing ``row_bytes``, cut so that
+    the blocks alive at once fit ``budget`` bytes (one per worker, and one more: the block being
+    written, or read while the last one is still held), each within :data:`BLOCK_BYTES`."""
+    row_bytes = max(1, row_bytes)
+    per_block = max(1, min(budget // ((workers + 1) * row_bytes), BLOCK_BYTES // row_bytes))
     for start in range(0, rows, per_block):
         yield start, min(rows, start + per_block)
 
@@ -71,19 +84,11 @@ def map_blocks(
     budget: int,
     workers: int = 1,
     tick: Callable[[int], None] = lambda done: None,
-    rows_per_block: int | None = None,
 ) -> None:
-    """``write(kernel(read(start, stop)))`` for every block, in order, on ``workers`` threads.
-
-    Blocks hold ``rows_per_block`` rows when given, else as many as ``budget`` allows with
-    ``workers`` blocks in memory at once.
-    """
-    if rows_per_block:
-        step = max(1, rows_per_block)
-        ranges = [(a, min(rows, a + step)) for a in range(0, rows, step)]
-    else:
-        # row_bytes counts the input block and the kernel's working copy of it.
-        ranges = list(blocks(rows, 2 * row_bytes, budget // max(1, workers)))
+    """``write(kernel(read(start, stop)))`` for every block, in order, on ``workers`` threads,
+    with at most ``workers`` blocks in memory at once, all within ``budget``."""
+    # row_bytes counts a row of the input and of the result; the kernel's working copies as much.
+    ranges = list(blocks(rows, 2 * row_bytes, budget, workers))
     if workers == 1 or len(ranges) == 1:
         for start, stop in ranges:
             write(kernel(read(start, stop)))
@@ -172,6 +177,22 @@ def quantile_wires(wires: Sequence[np.ndarray], order: float) -> np.ndarray:
             nan |= np.isnan(wire)
         result[nan] = np.nan
     return result
+
+
+# Values per input a selection network handles at once: small enough for the CPU caches.
+WIRE_ELEMENTS = 1 << 15
+
+
+def quantile_across(frames: Sequence[np.ndarray], order: float, dtype: np.dtype) -> np.ndarray:
+    """The ``order`` quantile across equally shaped arrays, as ``dtype``: a block of any size,
+    taken a cache-sized tile of :data:`WIRE_ELEMENTS` values at a time. The arrays are
+    overwritten."""
+    flat = [np.ascontiguousarray(frame).reshape(-1) for frame in frames]
+    out = np.empty(flat[0].shape, dtype)
+    for start in range(0, out.size, WIRE_ELEMENTS):
+        stop = start + WIRE_ELEMENTS
+        out[start:stop] = quantile_wires([values[start:stop] for values in flat], order)
+    return out.reshape(np.shape(frames[0]))
 
 
 def quantile_last(block: np.ndarray, order: float) -> np.ndarray:

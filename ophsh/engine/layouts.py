@@ -18,10 +18,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.errors import StoreError
+from ophsh.lazy import numpy as np
 
 __all__ = ["Layout", "SourceChanged", "layout_of", "place", "write_layout"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from ophsh.errors import NotFoundError
+from ophsh.lazy import numpy as np
 
 __all__ = [
     "MEASURE_DTYPES",
@@ -22,25 +21,25 @@ __all__ = [
 ]
 
 # Ophidia's measure and dimension types and the numpy types that hold them.
-MEASURE_DTYPES: dict[str, np.dtype] = {
-    "byte": np.dtype(np.int8),
-    "short": np.dtype(np.int16),
-    "int": np.dtype(np.int32),
-    "long": np.dtype(np.int64),
-    "float": np.dtype(np.float32),
-    "double": np.dtype(np.float64),
+MEASURE_DTYPES: dict[str, str] = {
+    "byte": "int8",
+    "short": "int16",
+    "int": "int32",
+    "long": "int64",
+    "float": "float32",
+    "double": "float64",
 }
 
 
 def dtype_of(measure_type: str) -> np.dtype:
-    return MEASURE_DTYPES[measure_type]
+    return np.dtype(MEASURE_DTYPES[measure_type])
 
 
 def measure_type_of(dtype: np.dtype) -> str:
     """The Ophidia type that holds ``dtype`` exactly (unsigned and odd types become double)."""
     dtype = np.dtype(dtype)
     for name, candidate in MEASURE_DTYPES.items():
-        if candidate == dtype:
+        if np.dtype(candidate) == dtype:
             return name
     if dtype.kind == "u" and dtype.itemsize == 1:
         return "short"

@@ -21,10 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ophsh.engine.catalog import Catalog
-from ophsh.engine.elementwise import KERNELS
+from ophsh.lazy import numpy as np
 
 __all__ = ["MAX_DEPTH", "Recipe", "RecipeTable"]
 
@@ -51,6 +49,8 @@ class Recipe:
     name: str = ""  # the data file it has: none
 
     def compute(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
+        from ophsh.engine.elementwise import KERNELS  # with the primitives: only when read
+
         return KERNELS[self.operation](list(blocks), self.params, self.dtype)
 
     def publish(self) -> None:

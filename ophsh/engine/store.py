@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ophsh.engine.arrays import ArrayFiles, Staged
 from ophsh.engine.catalog import SCHEMA_VERSION, Catalog, migrate, now
 from ophsh.engine.containers import ContainerTable
@@ -30,6 +28,7 @@ from ophsh.engine.metadata import MetadataItem, MetadataTable
 from ophsh.engine.model import Container, Cube, Dim, parse_pid
 from ophsh.engine.recipes import Recipe, RecipeTable
 from ophsh.errors import NotFoundError, StoreError
+from ophsh.lazy import numpy as np
 
 __all__ = ["DEFAULT_WEB_SERVER", "NewCube", "Store"]
 

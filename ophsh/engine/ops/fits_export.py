@@ -110,11 +110,8 @@ def _write_image(ctx: OpContext, cube: Cube, cards: fits.Header, fh: BinaryIO) -
     def write(values: np.ndarray) -> None:
         nonlocal written
         ctx.check_cancel()
-        values = np.asarray(values)
-        if bzero:
-            values = values.astype(np.int64) - bzero
-        data = np.ascontiguousarray(values, dtype=raw)
-        fh.write(data.tobytes())
+        data = _file_numbers(np.asarray(values, dtype=stored), raw, bzero)
+        fh.write(data.data)
         written += data.nbytes
 
     if not cube.shape:
@@ -123,13 +120,27 @@ def _write_image(ctx: OpContext, cube: Cube, cards: fits.Header, fh: BinaryIO) -
         write(np.transpose(ctx.whole(cube), axes))
     else:
         rows = cube.shape[0]
-        row_bytes = max(1, cube.elements // rows) * (stored.itemsize + 8)
+        # a row as read, and as the file's numbers
+        row_bytes = max(1, cube.elements // rows) * (stored.itemsize + np.dtype(raw).itemsize)
         inner = [a - 1 for a in axes[1:]]
         for start, stop in blocks(rows, row_bytes, ctx.settings.memory_bytes):
             block = ctx.store.rows(cube, start, stop)
             write(np.transpose(block, [0, *(1 + a for a in inner)]))
             ctx.progress("exportfits", stop, rows)
     fh.write(b"\0" * (-written % BLOCK))  # the data end on a whole FITS block
+
+
+def _file_numbers(values: np.ndarray, raw: str, bzero: int) -> np.ndarray:
+    """``values`` as the file holds them, in one new array: big-endian numbers of type ``raw``,
+    less ``bzero``. The offsets of :data:`_LAYOUTS` (half the type's range) are the top bit
+    flipped."""
+    big = np.dtype(raw)
+    if not bzero:
+        return np.ascontiguousarray(values, dtype=big)
+    unsigned = np.dtype(f"u{big.itemsize}")
+    numbers = np.empty(values.shape, unsigned)
+    np.bitwise_xor(values.view(unsigned), unsigned.type(1 << (8 * big.itemsize - 1)), out=numbers)
+    return numbers.byteswap(inplace=True).view(big)
 
 
 def _template_header(ctx: OpContext, template: str) -> fits.Header:

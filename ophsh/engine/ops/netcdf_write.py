@@ -18,6 +18,7 @@ import numpy as np
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.exports import publish, where_to
+from ophsh.engine.kernels import blocks
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Cube, dtype_of
 from ophsh.engine.ops.netcdf_file import NC_LOCK, cf_units
@@ -108,10 +109,11 @@ def _write(
         var.set_auto_maskandscale(False)
         _set_attrs(var, measure_attrs)
         rows = shape[0] if shape else 1
-        step = max(1, (64 << 20) // max(1, int(np.prod(shape[1:], dtype=np.int64)) * kind.itemsize))
-        for start in range(0, rows, step):
+        per_row = max(1, int(np.prod(shape[1:], dtype=np.int64)))
+        # a row as read, in the measure's type, and netCDF4's copy of it on the way to the file
+        row_bytes = per_row * (np.dtype(cube.storage).itemsize + 2 * kind.itemsize)
+        for start, stop in blocks(rows, row_bytes, ctx.settings.memory_bytes):
             ctx.check_cancel()
-            stop = min(rows, start + step)
             block = ctx.store.rows(cube, start, stop) if shape else ctx.store.data(cube)
             block = np.asarray(block, dtype=kind)
             if fill is not None and kind.kind == "f":

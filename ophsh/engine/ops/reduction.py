@@ -14,16 +14,13 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import NETWORK_LIMIT, quantile_wires, reduce_last
+from ophsh.engine.kernels import NETWORK_LIMIT, quantile_across, reduce_last
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.ops.time_reduction import mark_frequency, reduce_by_level
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
 __all__ = ["aggregate", "aggregate2", "collapse", "reduce", "reduce2", "reduce_axes"]
-
-# Values per frame a selection network handles at once: small enough for the CPU caches.
-WIRE_ELEMENTS = 1 << 15
 
 
 def _missing(p: Params) -> float | None:
@@ -140,10 +137,9 @@ def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: f
         shape,
         dtype,
         lambda a, b: ctx.store.member_rows(cube, a, b),
-        lambda wires: quantile_wires(wires, order).astype(dtype),
+        lambda frames: quantile_across(frames, order, dtype),
         label="reduce2",
-        row_bytes=row_size * 8 * count,
-        rows_per_block=max(1, WIRE_ELEMENTS // row_size),
+        row_bytes=row_size * (count * stored.itemsize + dtype.itemsize),
     )
 
 
