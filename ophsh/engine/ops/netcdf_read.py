@@ -26,6 +26,7 @@ from ophsh.engine.ops.netcdf_file import (
     time_bounds,
     variable_type,
 )
+from ophsh.engine.ops.netcdf_slabs import import_by_slabs, wants_slabs
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -56,8 +57,12 @@ class Plan:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first axis, in file order, as stored."""
-        first = self.dims[0].name
-        picks = {**self.chosen, first: self.chosen[first][start:stop]}
+        return self.read_part(self.dims[0].name, start, stop)
+
+    def read_part(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Positions ``start:stop`` of the chosen ones along dimension ``name`` (all of the
+        others), in file order, as stored."""
+        picks = {**self.chosen, name: self.chosen[name][start:stop]}
         spans = tuple(slice(int(picks[n].min()), int(picks[n].max()) + 1) for n in self.file_dims)
         with NC_LOCK:
             try:
@@ -86,15 +91,15 @@ def importnc(ctx: OpContext, p: Params) -> None:
     with open_nc(path, source) as ds:
         plan = plan_variable(ds, measure, source, p)
         metadata = read_metadata(ds, plan, p)
-        row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * plan.variable.dtype.itemsize
-        staged = ctx.stream(
-            plan.shape,
-            np.dtype(plan.variable.dtype).newbyteorder("="),
-            plan.read,
-            plan.arrange,
-            label=f"importing {measure}",
-            row_bytes=max(row_bytes, 1),
-        )
+        dtype = np.dtype(plan.variable.dtype).newbyteorder("=")
+        label = f"importing {measure}"
+        if wants_slabs(plan):
+            staged = import_by_slabs(ctx, plan, dtype, label)
+        else:
+            row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * dtype.itemsize
+            staged = ctx.stream(
+                plan.shape, dtype, plan.read, plan.arrange, label=label, row_bytes=max(row_bytes, 1)
+            )
     save_import(ctx, p, path, source, plan, staged, metadata)
 
 
