@@ -12,11 +12,14 @@ written twice but allocated once.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.kernels import map_blocks
+from ophsh.engine.ops.netcdf_file import NC_LOCK
 
 __all__ = ["import_by_slabs", "wants_slabs"]
 
@@ -40,6 +43,9 @@ def import_by_slabs(ctx: OpContext, plan, dtype: np.dtype, label: str) -> Staged
     # a slab in flight holds what was read, its arranged copy and the missing-value mask
     per_slab = max(1, budget // workers // (3 * step * dtype.itemsize))
     slabs = [(t, min(steps, t + per_slab)) for t in range(0, steps, per_slab)]
+    with NC_LOCK, contextlib.suppress(RuntimeError, AttributeError):  # NetCDF3: no chunks
+        # each chunk is read once, whole: HDF5's chunk cache would only copy it on its way
+        plan.variable.set_var_chunk_cache(size=0, nelems=1, preemption=0)
     staged = ctx.store.arrays.stream(shape, dtype)
     written = iter(slabs)
 
