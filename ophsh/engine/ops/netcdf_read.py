@@ -77,10 +77,19 @@ class Plan:
 
     def arrange(self, raw: np.ndarray) -> np.ndarray:
         """A block read in file order, in cube order, native-endian, missing values as NaN."""
-        block = np.transpose(raw, self.order) if self.order != sorted(self.order) else raw
-        block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
-        if self.missing and block.dtype.kind == "f":
-            block[np.isin(block, np.asarray(self.missing, dtype=block.dtype))] = np.nan
+        moved = np.transpose(raw, self.order) if self.order != sorted(self.order) else raw
+        block = np.empty(moved.shape, dtype=raw.dtype.newbyteorder("="))
+        missing = np.unique(np.asarray(self.missing, dtype=block.dtype))
+        if block.dtype.kind != "f":
+            missing = missing[:0]
+        # a few rows at a time: each part is masked while its values are still in the cache
+        row_bytes = max(1, block.nbytes // max(1, len(block)))
+        step = max(1, (1 << 20) // row_bytes)
+        for start in range(0, len(block), step):
+            part = block[start : start + step]
+            part[...] = moved[start : start + step]
+            for value in missing:
+                np.copyto(part, np.nan, where=part == value)
         return block
 
 
