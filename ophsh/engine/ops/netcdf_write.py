@@ -108,7 +108,9 @@ def _write(
         var.set_auto_maskandscale(False)
         _set_attrs(var, measure_attrs)
         rows = shape[0] if shape else 1
-        step = max(1, (64 << 20) // max(1, int(np.prod(shape[1:], dtype=np.int64)) * kind.itemsize))
+        # a block, its copy with the fill value and netCDF's own copy fit the memory budget
+        row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * kind.itemsize)
+        step = max(1, ctx.settings.memory_bytes // (3 * row_bytes))
         for start in range(0, rows, step):
             ctx.check_cancel()
             stop = min(rows, start + step)
