@@ -79,9 +79,8 @@ class Plan:
         """A block read in file order, in cube order, native-endian, missing values as NaN."""
         moved = np.transpose(raw, self.order) if self.order != sorted(self.order) else raw
         block = np.empty(moved.shape, dtype=raw.dtype.newbyteorder("="))
-        missing = np.unique(np.asarray(self.missing, dtype=block.dtype))
-        if block.dtype.kind != "f":
-            missing = missing[:0]
+        real = block.dtype.kind == "f"
+        missing = np.unique(np.asarray(self.missing if real else [], dtype=block.dtype))
         # a few rows at a time: each part is masked while its values are still in the cache
         row_bytes = max(1, block.nbytes // max(1, len(block)))
         step = max(1, (1 << 20) // row_bytes)
