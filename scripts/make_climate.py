@@ -59,12 +59,20 @@ def make_climate(
     season = np.cos(2 * np.pi * phase)[:, None, None]
     base = 28 * np.cos(np.deg2rad(lat))[None, :, None] - 2
     rng = np.random.default_rng(seed)
-    tos = base + 3 * season * np.sign(lat)[None, :, None] + rng.normal(0, 0.3, (steps, 1, 1))
-    tos = np.broadcast_to(tos, (steps, len(lat), len(lon))).astype(np.float32)
-    tos = np.where(land(lat, lon)[None], FILL, tos).astype(np.float32)
-    if daily:
-        gaps = rng.random(tos.shape) < 0.05
-        tos = np.where(gaps, FILL, tos + rng.normal(0, 0.5, tos.shape)).astype(np.float32)
+    drift = rng.normal(0, 0.3, (steps, 1, 1))
+    mask = land(lat, lon)[None]
+    per_year = steps // years if daily else steps  # daily data is made a year at a time
+
+    def steps_of(a: int, b: int) -> np.ndarray:
+        """Steps a:b of the variable (daily ones with noise and gaps), land as the fill."""
+        tos = base + 3 * season[a:b] * np.sign(lat)[None, :, None] + drift[a:b]
+        tos = np.broadcast_to(tos, (b - a, len(lat), len(lon))).astype(np.float32)
+        tos = np.where(mask, FILL, tos).astype(np.float32)
+        if daily:
+            gaps = rng.random(tos.shape) < 0.05
+            tos = np.where(gaps, FILL, tos + rng.normal(0, 0.5, tos.shape)).astype(np.float32)
+        return tos
+
     with netCDF4.Dataset(out, "w", format=fmt) as ds:
         ds.Conventions = "CF-1.7"
         ds.title = "Synthetic sea surface temperature"
@@ -95,7 +103,9 @@ def make_climate(
         v.missing_value = FILL
         v.cell_methods = "time: mean"
         v.set_auto_maskandscale(False)
-        v[:] = tos
+        for a in range(0, steps, per_year):
+            b = min(steps, a + per_year)
+            v[a:b] = steps_of(a, b)
     return out
 
 

@@ -82,6 +82,28 @@ def test_exp_and_imp_dims_by_name_reorder_the_array(run, backend, tos):
     assert np.array_equal(cube_array(backend, pid), source, equal_nan=True)
 
 
+@pytest.mark.parametrize("budget", [None, 4096])
+def test_time_moved_inwards_is_imported_whole_within_any_budget(
+    shell, run, backend, data_dir, budget
+):
+    """A time-major daily file with time implicit (read in slabs of days, staged in bands of
+    rows): with the default budget, and one so small that a band is one row and a slab a few
+    days; time in the middle of the cube, and a time subset with a gap."""
+    from ophsh.engine.settings import Settings
+
+    if budget:
+        shell.backend.service.settings = Settings(memory_bytes=budget, threads=2)
+    path = make_climate(data_dir / "day.nc", years=1, grid=20, daily=True, calendar="noleap")
+    source = xr.open_dataset(path, decode_times=False).tos
+    pid = run(
+        "oph_importnc src_path=day.nc;measure=tos;exp_dim=lat;imp_dim=time|lon;"
+        "subset_dims=time;subset_filter=0:40,50:364"
+    ).reply.document.output_cube
+    expected = source.isel(time=[*range(41), *range(50, 365)]).transpose("lat", "time", "lon")
+    assert np.isnan(expected.values).any()  # land and gaps: missing values became NaN
+    assert np.array_equal(cube_array(backend, pid), expected.values, equal_nan=True)
+
+
 def test_metadata_keys_and_the_missing_value(run, tos):
     pid = run(
         "oph_importnc src_path=tos.nc;measure=tos;import_metadata=yes"

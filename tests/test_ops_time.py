@@ -65,6 +65,30 @@ def test_monthly_means_match_xarray_resample(run, backend, data_dir, calendar):
     assert first == ("1850-01-16 12:00:00" if calendar != "360_day" else "1850-01-16 00:00:00")
 
 
+@pytest.mark.parametrize("budget", [None, 4096])
+def test_climatology_of_monthly_means_matches_xarray_groupby_month(
+    shell, run, backend, data_dir, budget
+):
+    """scripts/climate.oph's recipe: monthly means, then oph_apply's oph_reduce2 primitive over
+    the values 12 apart; with the default budget and with blocks of a row."""
+    from ophsh.engine.settings import Settings
+
+    if budget:
+        shell.backend.service.settings = Settings(memory_bytes=budget, threads=2)
+    path = make_climate(data_dir / "day.nc", years=3, grid=30, daily=True, calendar="noleap")
+    pid = import_daily(run, "day.nc")
+    run(f"oph_reduce2 cube={pid};operation=avg;concept_level=M;")
+    query = "oph_reduce2(measure,'OPH_AVG',0,12)"
+    out = run(f"oph_apply query={query};measure_type=auto").reply.document.output_cube
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    monthly = ds.tos.resample(time="MS").mean()
+    expected = monthly.groupby("time.month").mean().transpose("lat", "lon", "month").values
+    got = cube_array(backend, out)
+    assert got.shape == expected.shape == (6, 12, 12)
+    assert np.isnan(got).any() and not np.isnan(got).all()  # land stays missing
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
 def test_other_levels_and_operations_match_xarray(run, backend, data_dir):
     path = make_climate(data_dir / "day.nc", years=3, grid=45, daily=True, calendar="noleap")
     pid = import_daily(run, "day.nc")

@@ -66,6 +66,7 @@ class Staged:
         self._published = False
         self._stream = None
         self._rows = 0
+        self._values_at = 0  # where the values of a streamed array begin in its file
         self.shape: tuple[int, ...] = ()
         self.dtype = np.dtype(np.float64)
         if array is not None:
@@ -107,6 +108,7 @@ class Staged:
         staged._stream = open(staged.tmp_path, "wb")  # noqa: SIM115 (closed by publish/discard)
         header = {"descr": staged.dtype.str, "fortran_order": False, "shape": staged.shape}
         np.lib.format.write_array_header_2_0(staged._stream, header)
+        staged._values_at = staged._stream.tell()
         return staged
 
     def append(self, block: np.ndarray) -> None:
@@ -116,6 +118,29 @@ class Staged:
         with self._room():
             self._stream.write(np.ascontiguousarray(block, dtype=self.dtype).data)
         self._rows += block.shape[0]
+
+    def write_at(self, position: int, data: memoryview) -> None:
+        """Write bytes of a streamed array at ``position`` (counted from its first value) ahead
+        of :meth:`append`. An array filled in two passes is laid out this way first; then each
+        block is read back with :meth:`read_at`, rearranged and appended in order."""
+        if self._stream is None:
+            raise ValueError("only a streamed array is written in place")
+        with self._room():
+            done = 0
+            while done < data.nbytes:
+                at = self._values_at + position + done
+                done += os.pwrite(self._stream.fileno(), data[done:], at)
+
+    def read_at(self, position: int, count: int) -> np.ndarray:
+        """``count`` values of a streamed array from ``position`` (bytes from its first value),
+        as written by :meth:`write_at`."""
+        fd = os.open(self.tmp_path, os.O_RDONLY)
+        try:
+            return pread_rows(
+                fd, self._values_at + position, (count,), self.dtype, 0, count, self.tmp_path
+            )
+        finally:
+            os.close(fd)
 
     @classmethod
     def stack(cls, files: ArrayFiles, members: Sequence[str]) -> Staged:

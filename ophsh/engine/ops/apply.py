@@ -96,13 +96,14 @@ def apply(ctx: OpContext, p: Params) -> None:
         ctx.derive(cube, staged=recipe, **common)
         return
     if n_exp and cube.shape:
+        arrays_per_row = int(np.prod(cube.shape[1:n_exp], dtype=np.int64))  # a block's row
         staged = ctx.stream(
             out_shape,
             out_dtype,
             lambda a, b: ctx.store.rows(cube, a, b),
             lambda block: kernel(block).reshape(-1, *out_shape[1:]),
             label="apply",
-            row_bytes=max(1, width, out_width) * 16,
+            row_bytes=arrays_per_row * max(1, width, out_width) * 16,
         )
         ctx.derive(cube, staged=staged, **common)
         return

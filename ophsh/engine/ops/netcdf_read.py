@@ -27,6 +27,7 @@ from ophsh.engine.ops.netcdf_file import (
     time_bounds,
     variable_type,
 )
+from ophsh.engine.ops.netcdf_slabs import import_by_slabs, wants_slabs
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -65,8 +66,12 @@ class Plan:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` along the cube's first axis, in file order, as stored."""
-        first = self.dims[0].name
-        picks = {**self.chosen, first: self.chosen[first][start:stop]}
+        return self.read_part(self.dims[0].name, start, stop)
+
+    def read_part(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Positions ``start:stop`` of the chosen ones along dimension ``name`` (all of the
+        others), in file order, as stored."""
+        picks = {**self.chosen, name: self.chosen[name][start:stop]}
         spans = tuple(slice(int(picks[n].min()), int(picks[n].max()) + 1) for n in self.file_dims)
         with NC_LOCK:
             try:
@@ -81,10 +86,18 @@ class Plan:
 
     def arrange(self, raw: np.ndarray) -> np.ndarray:
         """A block read in file order, in cube order, native-endian, missing values as NaN."""
-        block = np.transpose(raw, self.order) if self.order != sorted(self.order) else raw
-        block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
-        if self.missing and block.dtype.kind == "f":
-            block[np.isin(block, np.asarray(self.missing, dtype=block.dtype))] = np.nan
+        moved = np.transpose(raw, self.order) if self.order != sorted(self.order) else raw
+        block = np.empty(moved.shape, dtype=raw.dtype.newbyteorder("="))
+        real = block.dtype.kind == "f"
+        missing = np.unique(np.asarray(self.missing if real else [], dtype=block.dtype))
+        # a few rows at a time: each part is masked while its values are still in the cache
+        row_bytes = max(1, block.nbytes // max(1, len(block)))
+        step = max(1, (1 << 20) // row_bytes)
+        for start in range(0, len(block), step):
+            part = block[start : start + step]
+            part[...] = moved[start : start + step]
+            for value in missing:
+                np.copyto(part, np.nan, where=part == value)
         return block
 
 
@@ -95,15 +108,15 @@ def importnc(ctx: OpContext, p: Params) -> None:
     with open_nc(path, source) as ds:
         plan = plan_variable(ds, measure, source, p)
         metadata = read_metadata(ds, plan, p)
-        row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * plan.variable.dtype.itemsize
-        staged = ctx.stream(
-            plan.shape,
-            np.dtype(plan.variable.dtype).newbyteorder("="),
-            plan.read,
-            plan.arrange,
-            label=f"importing {measure}",
-            row_bytes=max(row_bytes, 1),
-        )
+        dtype = np.dtype(plan.variable.dtype).newbyteorder("=")
+        label = f"importing {measure}"
+        if wants_slabs(plan):
+            staged = import_by_slabs(ctx, plan, dtype, label)
+        else:
+            row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * dtype.itemsize
+            staged = ctx.stream(
+                plan.shape, dtype, plan.read, plan.arrange, label=label, row_bytes=max(row_bytes, 1)
+            )
     save_import(ctx, p, path, source, plan, staged, metadata)
 
 

@@ -49,18 +49,21 @@ def _reduce_at(
 ) -> np.ndarray:
     """count, sum, avg, max and min of every group in one pass (NaN and ``missing`` left out;
     a group with no value left gives NaN, its count 0)."""
-    data = np.asarray(block, dtype=np.float64)
-    valid = ~np.isnan(data)
+    data = np.asarray(block)  # kept in its type: sums are taken in float64 all the same
+    if data.dtype.kind not in "iuf":
+        data = data.astype(np.float64)
+    valid = ~np.isnan(data) if data.dtype.kind == "f" else np.ones(data.shape, dtype=bool)
     if missing is not None:
         valid &= data != missing
-    count = np.add.reduceat(valid, starts, axis=-1).astype(np.float64)
+    count = np.add.reduceat(valid, starts, axis=-1, dtype=np.float64)
     if operation == "count":
         return count
     if operation in ("max", "min"):
         fill, ufunc = (-np.inf, np.maximum) if operation == "max" else (np.inf, np.minimum)
-        result = ufunc.reduceat(np.where(valid, data, fill), starts, axis=-1)
+        filled = np.where(valid, data.astype(np.float64, copy=False), fill)
+        result = ufunc.reduceat(filled, starts, axis=-1)
     else:
-        result = np.add.reduceat(np.where(valid, data, 0.0), starts, axis=-1)
+        result = np.add.reduceat(np.where(valid, data, 0), starts, axis=-1, dtype=np.float64)
         if operation == "avg":
             return result / count
     return np.where(count == 0, np.nan, result)
