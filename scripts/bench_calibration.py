@@ -155,9 +155,16 @@ def command(name: str, raw: Path, out: Path) -> list[str]:
 def measure(name: str, raw: Path, out: Path) -> Run:
     """Run one pipeline in a child process and read that child's own resource usage."""
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
     env = {**os.environ, **VARIANTS.get(name, {})}
-    child = subprocess.Popen(command(name, raw, out), stdout=subprocess.DEVNULL, env=env)
+    return run_child(name, command(name, raw, out), env, out, "*.fits")
+
+
+def run_child(name: str, argv: list[str], env: dict[str, str], out: Path, results: str) -> Run:
+    """Run ``argv`` (writing into ``out``, its store in ``out/store``), and measure it: wall and
+    CPU time, peak memory, bytes sent to the disk, what it left there, and the size of the
+    files matching ``results``. The store is removed afterwards."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped: read its io
     written = written_bytes(child.pid)
     _, status, usage = os.wait4(child.pid, 0)
@@ -165,7 +172,7 @@ def measure(name: str, raw: Path, out: Path) -> Run:
     if status:
         raise SystemExit(f"{name} pipeline failed (status {status})")
     left = stored_bytes(out) / (1 << 20)
-    outputs = sum(f.stat().st_size for f in out.glob("*.fits")) / (1 << 20)
+    outputs = sum(f.stat().st_size for f in out.glob(results)) / (1 << 20)
     shutil.rmtree(out / "store", ignore_errors=True)
     cpu = usage.ru_utime + usage.ru_stime
     return Run(

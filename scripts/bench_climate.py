@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_calibration import Run, median_run, report, stored_bytes
+from bench_calibration import Run, median_run, report, run_child
 
 SCRIPTS = Path(__file__).resolve().parent
 MEASURE = "tos"
@@ -122,16 +122,7 @@ def measure(name: str, source: Path, out: Path) -> Run:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     argv, env = command(name, source, out)
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    if status:
-        raise SystemExit(f"{name} pipeline failed (status {status})")
-    written = stored_bytes(out) / (1 << 20)
-    shutil.rmtree(out / "store", ignore_errors=True)
-    cpu = usage.ru_utime + usage.ru_stime
-    return Run(name, wall, cpu, usage.ru_maxrss / 1024, written, wall, wall)
+    return run_child(name, argv, env, out, "*.nc")
 
 
 def result(folder: Path, name: str) -> np.ndarray:
