@@ -127,7 +127,6 @@ class PrimitiveSpec:
     min_args: int
     max_args: int  # -1: any number
     help: str
-    embedded: bool = True  # evaluated by the embedded store
 
     @property
     def signature(self) -> str:
@@ -268,7 +267,6 @@ def _primitives(path: Path) -> dict[str, PrimitiveSpec]:
             min_args=int(body["min"]),
             max_args=int(body["max"]),
             help=body["help"].strip(),
-            embedded=bool(body.get("embedded", True)),
         )
         for name, body in _read_toml(path).items()
     }

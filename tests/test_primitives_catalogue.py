@@ -70,6 +70,15 @@ def test_every_primitive_is_evaluated_or_refused_with_a_reason(run):
     assert "oph_apply refuses it" in abstract and "Not evaluated" not in abstract
 
 
+def test_the_manual_says_which_primitives_combine_the_rows(run):
+    def returns(name: str) -> str:
+        info = run(f"oph_man function={name};function_type=primitive").reply.document
+        return dict(info.grid("man_info").rows)["Abstract"].split("[Returns]")[1]
+
+    assert "for all the rows together" in returns("oph_aggregate_stats")
+    assert "for every row" in returns("oph_gsl_sd")
+
+
 def test_man_of_a_primitive_as_an_operator_points_to_function_type(shell):
     out = shell.run_line("man oph_gsl_sd")
     assert not out.ok and "function_type=primitive" in out.message

@@ -55,8 +55,7 @@ class ShellCompleter(Completer):
         lowered = prefix.lower()
         for name, spec in sorted(self.shell.specs.primitives.items()):
             if name.startswith(lowered) or name.removeprefix("oph_").startswith(lowered):
-                meta = spec.help + ("" if spec.embedded else " (not in the embedded store)")
-                yield Completion(name + "(", -len(prefix), display=name, display_meta=meta)
+                yield Completion(name + "(", -len(prefix), display=name, display_meta=spec.help)
 
     def _first_words(self, prefix: str) -> Iterator[Completion]:
         specs = self.shell.specs

@@ -114,7 +114,7 @@ PRIMITIVES_TIP = (
 
 
 def primitives_list(ctx: OpContext, p: Params) -> None:
-    """The primitives oph_apply can evaluate here, with more columns at higher levels."""
+    """The primitives of oph_apply, with more columns at higher levels."""
     level = p.int("level")
     returns = p.str("return_type")
     kind = p.str("primitive_type")
@@ -123,8 +123,7 @@ def primitives_list(ctx: OpContext, p: Params) -> None:
     rows = [
         [s.name, s.returns, s.kind, "1", "embedded"]
         for s in sorted(ctx.specs.primitives.values(), key=lambda s: s.name)
-        if s.embedded
-        and returns in ("all", s.returns)
+        if returns in ("all", s.returns)
         and kind in ("all", s.kind)
         and text in s.name
         and dbms in (None, "", "-", "1")
@@ -160,10 +159,9 @@ def _man_primitive(ctx: OpContext, name: str) -> None:
         f"measure_type=manual: {spec.signature}",
         f"measure_type=auto: {spec.name}({spec.args})",
         "",
-        f"[Returns]\n{'An array' if spec.returns == 'array' else 'A number'} for every row.",
+        f"[Returns]\n{'An array' if spec.returns == 'array' else 'A number'} "
+        + ("for all the rows together." if spec.kind == "aggregate" else "for every row."),
     ]
-    if not spec.embedded:
-        abstract += ["", "(Not evaluated by the embedded store of ophsh.)"]
     ctx.doc.add_grid(
         "man_info",
         "Function Info",
