@@ -28,3 +28,20 @@ def raw_frame(shape=(7, 5), *, seed=0, kind="BIAS", filt="OPEN") -> tuple[np.nda
         "EXPTIME": (1.5, "seconds"),
     }
     return data, cards
+
+
+def float_and_int_cubes(run, data: Path, floats: np.ndarray, ints: np.ndarray) -> str:
+    """Import a float and an int frame (in this order: the int cube is the current one) into a
+    new container ``c``; returns the float cube's PID."""
+    write_fits(data / "f.fits", floats)
+    write_fits(data / "i.fits", ints)
+    run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    source = run("oph_importfits src_path=f.fits;container=c").reply.document.output_cube
+    run("oph_importfits src_path=i.fits;container=c")
+    return source
+
+
+def exported(run, data: Path, name: str) -> np.ndarray:
+    """The current cube, exported as FITS and read back as float64."""
+    run(f"oph_exportfits output_path=out;output_name={name};force=yes")
+    return fits.getdata(data / "out" / f"{name}.fits").astype(np.float64)

@@ -8,8 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from astropy.io import fits
-from factories import write_fits
+from factories import exported, float_and_int_cubes
 
 from ophsh.engine.primitives import FUNCTIONS, REFUSED, evaluate
 from ophsh.errors import ValidationError
@@ -299,32 +298,23 @@ def cubes(run, tmp_path):
     floats = rng.normal(500, 250, size=(5, 9)).astype(np.float32)
     floats[1, 4] = np.nan
     ints = rng.integers(-3, 3, size=(5, 9)).astype(np.int32)
-    write_fits(tmp_path / "data" / "f.fits", floats)
-    write_fits(tmp_path / "data" / "i.fits", ints)
-    run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
-    source = run("oph_importfits src_path=f.fits;container=c").reply.document.output_cube
-    run("oph_importfits src_path=i.fits;container=c")
+    source = float_and_int_cubes(run, tmp_path / "data", floats, ints)
     return floats.astype(np.float64), ints.astype(np.float64), source
-
-
-def exported(run, tmp_path, name: str) -> np.ndarray:
-    run(f"oph_exportfits output_path=out;output_name={name};force=yes")
-    return fits.getdata(tmp_path / "data" / "out" / f"{name}.fits").astype(np.float64)
 
 
 def test_through_the_shell_on_float_and_int_cubes(cubes, run, tmp_path):
     floats, ints, float_cube = cubes
     run("oph_apply query=oph_sequence('oph_int','oph_int',measure,'last','yes')")
     expected = [[r[1] for r in _runs(row)] + [0] * (9 - len(_runs(row))) for row in ints]
-    assert np.array_equal(exported(run, tmp_path, "s"), expected)
+    assert np.array_equal(exported(run, tmp_path / "data", "s"), expected)
 
     run(f"oph_apply cube={float_cube};query=oph_sum_scalar2('oph_float','oph_float',measure,2.5)")
-    assert same(exported(run, tmp_path, "a"), floats + np.float32(2.5))
+    assert same(exported(run, tmp_path / "data", "a"), floats + np.float32(2.5))
 
     run(f"oph_apply cube={float_cube};query=oph_filter('oph_float','oph_double',measure,'LPF',0.2)")
     spectrum = np.fft.rfft(floats, axis=-1)
     spectrum[:, 3:] = 0  # 9 values, cut 0.2: frequencies 3 and up go
-    out = exported(run, tmp_path, "l")
+    out = exported(run, tmp_path / "data", "l")
     assert np.allclose(out[[0, 2, 3, 4]], np.fft.irfft(spectrum, n=9)[[0, 2, 3, 4]], atol=1e-3)
     assert np.isnan(out[1]).all()
 
@@ -334,7 +324,7 @@ def test_expand_and_concat2_through_the_shell(cubes, run, tmp_path):
     # the implicit dimension NAXIS1 holds 1..9: a grid of half steps puts NaN in between
     query = "oph_expand('oph_float','oph_float',measure,dimension,1,0.5,9)"
     run(f"oph_apply cube={float_cube};query={query}")
-    out = exported(run, tmp_path, "e")
+    out = exported(run, tmp_path / "data", "e")
     assert out.shape == (5, 17)
     assert same(out[:, ::2], floats) and np.isnan(out[:, 1::2]).all()
 
@@ -342,7 +332,7 @@ def test_expand_and_concat2_through_the_shell(cubes, run, tmp_path):
         "oph_concat2('oph_float','oph_float',measure,oph_reverse('oph_float','oph_float',measure))"
     )
     run(f"oph_apply cube={float_cube};query={query}")
-    assert same(exported(run, tmp_path, "c"), np.hstack([floats, floats[:, ::-1]]))
+    assert same(exported(run, tmp_path / "data", "c"), np.hstack([floats, floats[:, ::-1]]))
 
 
 def test_refusals_through_the_shell_leave_no_cube(cubes, shell):

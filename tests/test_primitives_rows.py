@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from astropy.io import fits
-from factories import write_fits
+from factories import exported, float_and_int_cubes
 from scipy import stats
 
 from ophsh.engine.primitives import evaluate
@@ -139,17 +138,8 @@ def cubes(run, tmp_path):
     floats = rng.normal(20, 5, size=(7, 5)).astype(np.float32)
     floats[3, 2] = floats[5, 2] = np.nan
     ints = rng.integers(-50, 50, size=(7, 5)).astype(np.int32)
-    write_fits(tmp_path / "data" / "f.fits", floats)
-    write_fits(tmp_path / "data" / "i.fits", ints)
-    run("oph_createcontainer container=c;dim=NAXIS2|NAXIS1;dim_type=int|int")
-    source = run("oph_importfits src_path=f.fits;container=c").reply.document.output_cube
-    run("oph_importfits src_path=i.fits;container=c")
+    source = float_and_int_cubes(run, tmp_path / "data", floats, ints)
     return floats.astype(np.float64), ints.astype(np.float64), source
-
-
-def exported(run, tmp_path, name: str) -> np.ndarray:
-    run(f"oph_exportfits output_path=out;output_name={name};force=yes")
-    return fits.getdata(tmp_path / "data" / "out" / f"{name}.fits").astype(np.float64)
 
 
 def test_through_the_shell_one_row_with_the_explicit_dimension_collapsed(cubes, run, tmp_path):
@@ -159,13 +149,13 @@ def test_through_the_shell_one_row_with_the_explicit_dimension_collapsed(cubes, 
     info = schema.grid("cubeschema_diminfo")
     sizes = dict(zip(info.column("NAME"), info.column("SIZE"), strict=True))
     assert sizes == {"NAXIS2": "ALL", "NAXIS1": "5"}
-    assert np.allclose(exported(run, tmp_path, "avg"), ints.mean(axis=0), atol=1e-5)
+    assert np.allclose(exported(run, tmp_path / "data", "avg"), ints.mean(axis=0), atol=1e-5)
 
     query = "oph_aggregate_stats('oph_float','oph_double',measure,'0010001')"
     run(f"oph_apply cube={float_cube};query={query}")
-    out = exported(run, tmp_path, "sd")
+    out = exported(run, tmp_path / "data", "sd")
     expected = np.stack([np.nanstd(floats, axis=0, ddof=1), np.nanmin(floats, axis=0)], axis=-1)
     assert np.allclose(out, expected.ravel(), atol=1e-4)
 
     run(f"oph_apply cube={float_cube};measure_type=auto;query=oph_roll_up(measure,3)")
-    assert same(exported(run, tmp_path, "roll"), floats[:3].ravel())
+    assert same(exported(run, tmp_path / "data", "roll"), floats[:3].ravel())
