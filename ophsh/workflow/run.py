@@ -31,6 +31,7 @@ from ophsh.workflow.check import check, order
 from ophsh.workflow.conditions import truth
 from ophsh.workflow.loops import counter_values, substitute_variables, unroll
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
+from ophsh.workflow.references import expand
 
 if TYPE_CHECKING:
     from ophsh.engine.service import Service
@@ -64,6 +65,7 @@ class TaskState:
     begin: str = ""
     end: str = ""
     marker: int = 0
+    reply: Document | None = None
 
 
 class WorkflowEngine:
@@ -229,6 +231,7 @@ class _Run:
             marker=(self.job.workflow, state.marker),
         )
         state.kind = "MASSIVE" if result.massive else "SIMPLE"
+        state.reply = result.document
         state.outputs = list(result.output("cube"))
         if not result.ok:
             raise _TaskFailed(result.document.error_message or f"{task.operator} failed")
@@ -268,6 +271,9 @@ class _Run:
         inputs = [o for d in task.dependencies for o in self.states[d.task].outputs]
         state.outputs = list(dict.fromkeys(inputs))
         values = dict(self._substituted(task))
+        if "value" in values:  # oph_set and oph_wait may read their parents' replies
+            replies = [self.states[d.task].reply for d in task.dependencies]
+            values["value"] = expand(values["value"], [r for r in replies if r is not None])
         if task.operator in ("oph_if", "oph_elseif"):
             state.taken = truth(values.get("condition", "true"))
         elif task.operator == "oph_else":

@@ -1,0 +1,294 @@
+"""Ophidia's published examples on the embedded store: the workflows of Ophidia's workflow
+catalogue (re-written in tests/data/ophidia-workflows, see its README) and the oph_term commands
+of Ophidia's functional CI (tests/data/ophidia-ci), on a CMIP-like tos file from
+scripts/make_climate.py (360_day calendar, land as missing values)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import netCDF4
+import numpy as np
+import pytest
+from make_climate import make_climate
+
+from ophsh.document import Document
+from ophsh.workflow.references import expand
+
+DATA = Path(__file__).resolve().parent / "data"
+WORKFLOWS = DATA / "ophidia-workflows"
+CATALOGUE = os.environ.get("OPHIDIA_WORKFLOW_CATALOGUE")  # a checkout, to run the originals
+
+
+@pytest.fixture
+def tos(tmp_path) -> Path:
+    return make_climate(tmp_path / "data" / "tos.nc", years=1, grid=10)
+
+
+def masked_tos(path: Path) -> np.ma.MaskedArray:
+    with netCDF4.Dataset(path) as ds:
+        return ds["tos"][:].astype(np.float64)
+
+
+def statuses(outcome) -> dict[str, str]:
+    grid = outcome.reply.document.grid("workflow_list")
+    return {row[5]: row[7].removeprefix("OPH_STATUS_") for row in grid.rows}
+
+
+def submit(shell, path: Path, *args: str):
+    outcome = shell.run_line(" ".join([str(path), *args]))
+    assert outcome.ok, outcome.message
+    if outcome.reply.document is None:  # exec_mode async: a job id now, watch waits for it
+        outcome = shell.run_line("watch")
+        assert outcome.ok, outcome.message
+    assert "ERROR" not in outcome.reply.document.to_json()
+    return outcome
+
+
+def listed(run) -> list[tuple[str, ...]]:
+    """The rows of oph_list level=2: type, path, cube, description."""
+    return list(run("oph_list level=2;").reply.document.grid("list").rows)
+
+
+def test_a_sequential_loop_averages_four_months_and_cleans_up(shell, run, tos):
+    result = statuses(submit(shell, WORKFLOWS / "loop.json", "1", str(tos), "tos"))
+    assert [result[f"aggregate [{i}]"] for i in range(1, 5)] == ["COMPLETED"] * 4
+    assert set(result.values()) == {"COMPLETED"}
+    assert listed(run) == []  # cubes deleted and container dropped by the workflow
+
+
+def test_a_parallel_loop_runs_every_month(shell, run, tos):
+    result = statuses(submit(shell, WORKFLOWS / "parallel_loop.json", "1", str(tos), "tos"))
+    assert set(result.values()) == {"COMPLETED"}
+    assert sorted(n for n in result if n.startswith("aggregate")) == [
+        f"aggregate [{i}]" for i in range(1, 5)
+    ]
+    assert [row[:2] for row in listed(run)] == [("c", "test")]  # the cubes deleted, not it
+
+
+@pytest.mark.parametrize("inner", ["0", "1"])
+def test_selection_inside_a_loop_takes_the_branch_its_condition_names(shell, tos, inner):
+    result = statuses(submit(shell, WORKFLOWS / "if_in_loop.json", "1", str(tos), "tos", inner))
+    # first pass (value 1): the outer if; second pass (value 0): else, then $4 decides
+    assert result["cubeschema_1 [1]"] == "COMPLETED" and result["else_1 [1]"] == "UNSELECTED"
+    assert result["cubeschema_1 [2]"] == "UNSELECTED"
+    inner_branches = [
+        n for n in ("cubeschema_2", "cubeschema_3") if result[f"{n} [2]"] == "COMPLETED"
+    ]
+    assert inner_branches == ["cubeschema_2" if inner == "1" else "cubeschema_3"]
+    assert result["endfor"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    "conditions, chosen",
+    [(("0", "0"), "cubeschema_4"), (("0", "1"), "cubeschema_3"), (("1", "0"), "cubeschema_2")],
+)
+def test_elseif_inside_a_loop(shell, tos, conditions, chosen):
+    args = ("1", str(tos), "tos", *conditions)
+    result = statuses(submit(shell, WORKFLOWS / "elseif_in_loop.json", *args))
+    inner = {name: result[f"{name} [2]"] for name in ("cubeschema_2", "cubeschema_3")}
+    inner["cubeschema_4"] = result["cubeschema_4 [2]"]
+    assert [name for name, status in inner.items() if status == "COMPLETED"] == [chosen]
+
+
+@pytest.mark.parametrize("condition, parallel", [("1", "no"), ("0", "no"), ("0", "yes")])
+def test_a_loop_inside_a_selection_reads_the_measure_type(shell, tos, condition, parallel):
+    args = ("1", str(tos), "tos", condition, parallel)
+    result = statuses(submit(shell, WORKFLOWS / "loop_in_if.json", *args))
+    applied = [result["apply [1]"], result["apply [2]"]]
+    assert applied == (["UNSELECTED"] * 2 if condition == "1" else ["COMPLETED"] * 2)
+    assert result["endif"] == "COMPLETED"
+
+
+def test_reductions_are_exported_in_celsius(shell, tmp_path, tos):
+    out = tmp_path / "data" / "out"
+    out.mkdir()
+    submit(shell, WORKFLOWS / "reduce_export.json", str(tos), str(out))
+    source = masked_tos(tos) - 273.15
+    for name, expected in (("max", source.max(0)), ("min", source.min(0)), ("avg", source.mean(0))):
+        with netCDF4.Dataset(out / f"tos_{name}.nc") as ds:
+            got = ds["tos"][:]
+            assert ds["tos"].dimensions == ("lat", "lon")
+        assert np.array_equal(got.mask, expected.mask)  # land stays missing
+        np.testing.assert_allclose(got.compressed(), expected.compressed(), rtol=1e-5)
+
+
+def test_a_subset_is_averaged_and_summarised_by_boxplot(shell, run, tmp_path):
+    path = make_climate(tmp_path / "data" / "tos2.nc", years=1, grid=2)
+    cube = run(f"oph_importnc src_path={path};measure=tos;imp_dim=time;").reply.document
+    result = statuses(submit(shell, WORKFLOWS / "subset_boxplot.json", cube.output_cube))
+    assert set(result.values()) == {"COMPLETED"}
+    exported = sorted(tmp_path.rglob("*.nc"))  # in the session's export area of the store
+    shapes = {}
+    for file in exported:
+        with netCDF4.Dataset(file) as ds:
+            if "tos" in ds.variables and file != path:
+                shapes[file] = ds["tos"].shape
+    # index subset 35:45 x 10:25 of the 2-degree grid; boxplot gives 5 numbers per cell
+    assert sorted(shapes.values()) == [(11, 16), (11, 16, 5)], (exported, shapes)
+
+
+def test_oph_set_reads_a_cell_of_its_parents_reply(submit_doc, run, tos):
+    """oph_set value=objkey.title.column: the measure type from oph_cubeschema's grid."""
+    type_of = "value=cubeschema_cubeinfo.Datacube Information.MEASURE TYPE"
+    query = "query=oph_sub_array('oph_@{t}|oph_@{t}','oph_@{t}',measure,measure)"
+    flow = flow_of(
+        task("imp", "oph_importnc", [f"src_path={tos}", "measure=tos", "imp_dim=time"]),
+        task("schema", "oph_cubeschema", [], {"task": "imp", "type": "single"}),
+        task("type", "oph_set", ["key=t", type_of], {"task": "schema"}),
+        task(
+            "sub",
+            "oph_apply",
+            [query, "check_type=no", "description=@{t}"],
+            {"task": "imp", "type": "single"},
+            {"task": "type"},
+        ),
+    )
+    outcome = submit_doc(flow)
+    assert outcome.ok, outcome.message
+    cube = outcome.reply.document.grid("workflow_list").rows[-1][8]
+    schema = run(f"oph_cubeschema cube={cube};").reply.document
+    assert schema.grid("cubeschema_cubeinfo").column("MEASURE TYPE") == ["float"]
+    assert "float" in schema.to_json()  # the description took the variable's value
+
+
+def task(name: str, operator: str, arguments: list[str], *dependencies: dict) -> dict:
+    return {
+        "name": name,
+        "operator": operator,
+        "arguments": arguments,
+        "dependencies": [*dependencies],
+    }
+
+
+def flow_of(*tasks: dict) -> dict:
+    return {"name": "example", "exec_mode": "sync", "tasks": list(tasks)}
+
+
+@pytest.fixture
+def submit_doc(shell, tmp_path):
+    def _submit(document: dict):
+        path = tmp_path / "data" / "wf.json"
+        path.write_text(json.dumps(document))
+        return shell.run_line(str(path))
+
+    return _submit
+
+
+def reply() -> Document:
+    doc = Document(producer="t")
+    doc.add_text("status_text", "Output Cube", "http://h/1/2")
+    doc.add_grid(
+        "fs", "/data", ("T", "OBJECT"), ("string", "string"), [["f", "a.nc"], ["f", "b.nc"]]
+    )
+    doc.add_grid("other", "Sizes", ("A", "B"), ("int", "int"), [["1", "2"], ["3", "4"]])
+    return doc
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("fs./data.OBJECT", "a.nc"),
+        ("/data(*,2)", "a.nc|b.nc"),
+        ("/data(end,2)", "b.nc"),
+        ("other.Sizes(2,*)", "3|4"),
+        ("other(2,2)", "4"),
+        ("Sizes.B(2)", "4"),
+        ("status_text", "http://h/1/2"),
+        ("Output Cube", "http://h/1/2"),
+        ("x|other.Sizes.A", "x|1"),
+        ("other.Sizes(*,*)", "other.Sizes(*,*)"),  # a whole grid is not a value
+        ("other.Sizes(9,1)", "other.Sizes(9,1)"),  # out of range: left as written
+        ("nothing.here", "nothing.here"),
+        ("plain", "plain"),
+    ],
+)
+def test_references_into_a_reply(value, expected):
+    assert expand(value, [reply()]) == expected
+
+
+# -- Ophidia's functional CI (ophidia-ci/functional/main.sh), line by line -----------------
+CI_GAPS = {  # primitives the embedded store does not run in oph_apply yet (see the README)
+    "oph_sum_scalar2(": "primitive not implemented",
+    "oph_mul_scalar2(": "primitive not implemented",
+    "oph_mask_array('oph_float|oph_float','oph_long'": "long output refused: may hold missing",
+    "oph_aggregate_operator(": "aggregate primitive refused in oph_apply",
+    "oph_aggregate_stats(": "aggregate primitive refused in oph_apply",
+    "oph_aggregate_stats_partial(": "aggregate primitive refused in oph_apply",
+    "oph_roll_up(": "aggregate primitive refused in oph_apply",
+}
+
+
+def test_the_commands_of_ophidias_ci_run_without_error(shell, tmp_path):
+    workspace = tmp_path / "data" / "workspace"
+    for name in ("file.nc", "file_2.nc"):
+        make_climate(workspace / name, years=1, grid=30, daily=True)
+    lines = (DATA / "ophidia-ci" / "functional.oph").read_text().splitlines()
+    failed, skipped = [], 0
+    for number, line in enumerate(lines, 1):
+        line = line.replace("$1", str(workspace)).replace("$2", "tos")
+        if any(gap in line for gap in CI_GAPS):
+            skipped += 1
+            continue
+        outcome = shell.run_line(line)
+        text = outcome.reply.document.to_json() if outcome.reply else ""
+        if not outcome.ok or re.search(r"\bERROR\b", text):
+            failed.append(f"{number}: {line[:60]}: {outcome.message}")
+    assert failed == []
+    assert skipped == 10 and len(lines) == 154
+
+
+@pytest.mark.skipif(not CATALOGUE, reason="OPHIDIA_WORKFLOW_CATALOGUE names no checkout")
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("test1", ()),
+        ("test2", ()),
+        ("test3", ("0",)),
+        ("test3", ("1",)),
+        ("test4", ("0", "0")),
+        ("test4", ("0", "1")),
+        ("test4", ("1", "0")),
+        ("test4", ("1", "1")),
+        ("test5", ("1", "no")),
+        ("test5", ("0", "no")),
+        ("test5", ("0", "yes")),
+    ],
+)
+def test_the_published_indigo_tests_as_ophidias_ci_runs_them(shell, tos, name, args):
+    path = Path(CATALOGUE) / "indigo" / "test" / f"{name}.json"
+    result = statuses(submit(shell, path, "1", str(tos), "tos", *args))
+    assert "ERROR" not in result.values()
+
+
+def test_a_bracketed_path_with_a_pattern_imports_each_matching_file(run, tmp_path):
+    """src_path=[DIR/*.nc], as Ophidia's CI writes it: DIR is the folder, *.nc the files."""
+    folder = tmp_path / "data" / "many"
+    for year in (0, 1):
+        make_climate(folder / f"tos_{year}.nc", years=1, grid=30, start_year=year)
+    (folder / "notes.txt").write_text("not a NetCDF file")
+    doc = run(f"oph_importnc src_path=[{folder}/*.nc];measure=tos;imp_dim=time;").reply.document
+    cubes = [row[3] for row in doc.grid("massive_list").rows] if doc.grid("massive_list") else []
+    assert len(cubes) == 2
+    for year, cube in enumerate(cubes):
+        out = tmp_path / "data" / f"back_{year}.nc"
+        run(f"oph_exportnc2 cube={cube};output_path={out.parent};output_name={out.stem};")
+        with netCDF4.Dataset(out) as ds:
+            got = ds["tos"][:]
+            assert ds["tos"].dimensions == ("lat", "lon", "time")
+        expected = masked_tos(folder / f"tos_{year}.nc").transpose(1, 2, 0)
+        np.testing.assert_allclose(np.ma.filled(got, np.nan), np.ma.filled(expected, np.nan))
+
+
+def test_a_workflow_parameter_the_operator_lacks_is_ignored_but_a_typo_is_refused(submit_doc):
+    make = task("c", "oph_createcontainer", ["container=k", "dim=x|y", "dim_type=int|int"])
+    drop = task("d", "oph_deletecontainer", ["container=k", "vocabulary=CF"], {"task": "c"})
+    outcome = submit_doc(flow_of(make, drop))
+    assert outcome.ok, outcome.message
+    drop["arguments"] = ["containr=k"]
+    outcome = submit_doc(flow_of(make, drop))
+    assert not outcome.ok
+    assert "has no parameter 'containr' (did you mean container=?)" in outcome.message
