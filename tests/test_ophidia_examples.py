@@ -292,3 +292,46 @@ def test_a_workflow_parameter_the_operator_lacks_is_ignored_but_a_typo_is_refuse
     outcome = submit_doc(flow_of(make, drop))
     assert not outcome.ok
     assert "has no parameter 'containr' (did you mean container=?)" in outcome.message
+
+
+def test_the_summer_quantile_trend_runs_on_a_daily_cube(shell, run, tmp_path):
+    path = make_climate(tmp_path / "data" / "day.nc", years=5, grid=30, daily=True)
+    cube = run(f"oph_importnc src_path={path};measure=tos;imp_dim=time;imp_concept_level=d;")
+    args = ("1", cube.reply.document.output_cube, "historical", "0.9")
+    result = statuses(submit(shell, WORKFLOWS / "season_trend.json", *args))
+    assert result == dict.fromkeys(("subset", "reduce2", "apply", "metadata"), "COMPLETED")
+
+
+@pytest.mark.parametrize("season", ["DJF", "MAM", "JJA", "SON"])
+def test_a_season_filter_keeps_the_seasons_days(run, tmp_path, season):
+    """Ophidia's DJF takes each winter's December from the year before, so the last December of
+    the data belongs to no winter it can show."""
+    import xarray as xr
+
+    path = make_climate(tmp_path / "data" / "day.nc", years=3, grid=90, daily=True)
+    cube = run(f"oph_importnc src_path={path};measure=tos;imp_dim=time;").reply.document
+    out = run(
+        f"oph_subset cube={cube.output_cube};subset_dims=time;subset_type=coord;"
+        f"subset_filter={season};"
+    ).reply.document.output_cube
+    with xr.open_dataset(path) as ds:  # a 360_day calendar decodes to cftime dates
+        time = ds["time"]
+        keep = (time.dt.season == season).values
+        if season == "DJF":
+            keep &= ~((time.dt.month == 12) & (time.dt.year == int(time.dt.year.max()))).values
+        expected = ds["time"].values[keep]
+    shown = run(f"oph_cubeschema cube={out};level=2;dim=time;show_time=yes;").reply.document
+    days = [row[1][:10] for g in shown.grids("cubeschema_dimvalues") for row in g.rows]
+    assert days == [d.strftime("%Y-%m-%d") for d in expected]
+    assert len(days) == (90 * 3 if season != "DJF" else 60 * 3 + 30 * 2)
+
+
+def test_a_workflow_file_that_is_not_json_is_refused_in_one_line(shell, tmp_path):
+    """As the catalogue's clipc/snow_off workflow: a tab inside a JSON string."""
+    path = tmp_path / "data" / "tab.json"
+    path.write_text('{"name": "t", "tasks": [{"name": "a", "operator": "oph_list\t"}]}')
+    outcome = shell.run_line(str(path))
+    assert not outcome.ok
+    assert outcome.message == (
+        f"'{path}' is not valid JSON: invalid control character at line 1, column 56"
+    )

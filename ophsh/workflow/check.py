@@ -44,7 +44,7 @@ def check(workflow: Workflow, specs: Specs) -> None:
                 if spec.param(key) is None and key != "cube":
                     # Ophidia ignores parameters an operator lacks (published workflows carry
                     # some: oph_deletecontainer vocabulary=); one close to a real name is a typo
-                    guess = closest(key, spec.param_names)
+                    guess = closest(key, spec.param_names, cutoff=0.8)
                     if guess:
                         raise WorkflowError(
                             f"{where}: {task.operator} has no parameter '{key}'",
