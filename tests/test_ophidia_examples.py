@@ -333,5 +333,5 @@ def test_a_workflow_file_that_is_not_json_is_refused_in_one_line(shell, tmp_path
     outcome = shell.run_line(str(path))
     assert not outcome.ok
     assert outcome.message == (
-        f"'{path}' is not valid JSON: invalid control character at line 1, column 56"
+        f"'{path}' is not valid JSON: invalid control character at line 1, column 60"
     )
