@@ -335,3 +335,41 @@ def test_a_workflow_file_that_is_not_json_is_refused_in_one_line(shell, tmp_path
     assert outcome.message == (
         f"'{path}' is not valid JSON: invalid control character at line 1, column 60"
     )
+
+
+def test_monthly_means_of_packed_shorts_keep_land_missing(run, tmp_path):
+    """The CLIPC SST workflow's time reduction: int16 packed values, -32768 on land; a month of
+    only missing values is the missing value (Ophidia casts NaN to it), not a number."""
+    from make_climate import make_packed_sst
+
+    path = make_packed_sst(
+        tmp_path / "data" / "sst.nc", grid=60, first="1991-01-01", last="1991-03-31"
+    )
+    cube = run(
+        f"oph_importnc src_path={path};measure=analysed_sst;imp_dim=time;imp_concept_level=d;"
+        "units=s;base_time=1981-01-01 00:00:00;"
+    ).reply.document.output_cube
+    monthly = run(
+        f"oph_reduce2 cube={cube};operation=avg;dim=time;concept_level=M;missingvalue=-32768;"
+    ).reply.document.output_cube
+    out = tmp_path / "data" / "out"
+    run(f"oph_exportnc2 cube={monthly};output_path={out};output_name=monthly;")
+    with netCDF4.Dataset(out / "monthly.nc") as ds:
+        ds.set_auto_maskandscale(False)
+        got = ds["analysed_sst"][:]
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_maskandscale(False)
+        raw = ds["analysed_sst"][:].astype(np.float64)
+    days = np.repeat([0, 1, 2], [31, 28, 31])
+    means = np.stack([raw[days == m].mean(axis=0) for m in range(3)], axis=-1)
+    land = raw[0] == -32768
+    expected = np.where(land[..., None], -32768, np.trunc(means)).astype(np.int16)
+    assert got.dtype == np.int16 and land.any()
+    np.testing.assert_array_equal(got, expected)
+    overall = run(f"oph_reduce cube={cube};operation=avg;missingvalue=-32768;").reply.document
+    run(f"oph_exportnc2 cube={overall.output_cube};output_path={out};output_name=avg;")
+    with netCDF4.Dataset(out / "avg.nc") as ds:
+        ds.set_auto_maskandscale(False)
+        mean = ds["analysed_sst"][:]
+    expected = np.where(land, -32768, np.trunc(raw.mean(axis=0))).astype(np.int16)
+    np.testing.assert_array_equal(mean, expected)
