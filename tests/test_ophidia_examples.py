@@ -373,3 +373,76 @@ def test_monthly_means_of_packed_shorts_keep_land_missing(run, tmp_path):
         mean = ds["analysed_sst"][:]
     expected = np.where(land, -32768, np.trunc(raw.mean(axis=0))).astype(np.int16)
     np.testing.assert_array_equal(mean, expected)
+
+
+# -- engine behaviour the catalogue's temperature/salinity workflow needs --------------------
+RAND = [
+    "container=r",
+    "dim=lat|lon|time",
+    "dim_size=2|3|4",
+    "exp_ndim=2",
+    "nfrag=1",
+    "ntuple=6",
+    "measure=v",
+    "measure_type=double",
+]
+
+
+CONTAINER = ["container=r", "dim=lat|lon|time", "dim_type=int|int|int"]
+
+
+def single(name: str) -> dict:
+    return {"task": name, "type": "single"}
+
+
+def containers(run) -> list[str]:
+    return sorted(row[1] for row in run("oph_list level=1;").reply.document.grid("list").rows)
+
+
+def test_nested_loops_run_each_inner_iteration_once_per_outer_one(submit_doc, run):
+    inner = task("make", "oph_createcontainer", ["container=c_@{o}_&{i}", "dim=x", "dim_type=int"])
+    flow = flow_of(
+        task("outer", "oph_for", ["key=o", "values=a|b"]),
+        task("inner", "oph_for", ["key=i", "counter=1:2"], {"task": "outer"}),
+        {**inner, "dependencies": [{"task": "inner"}]},
+        task("inner_end", "oph_endfor", [], {"task": "make"}),
+        task("after", "oph_createcontainer", ["container=after_@{o}", "dim=x", "dim_type=int"]),
+        task("outer_end", "oph_endfor", [], {"task": "after"}),
+    )
+    flow["tasks"][4]["dependencies"] = [{"task": "inner_end"}]
+    outcome = submit_doc(flow)
+    assert outcome.ok, outcome.message
+    assert containers(run) == ["after_a", "after_b", "c_a_1", "c_a_2", "c_b_1", "c_b_2"]
+
+
+@pytest.mark.parametrize("condition, lat", [("0", 2), ("1", 1)])
+def test_a_false_if_with_forward_passes_its_cube_to_the_endif(submit_doc, run, condition, lat):
+    flow = flow_of(
+        task("c", "oph_createcontainer", CONTAINER),
+        task("cube", "oph_randcube", RAND, {"task": "c"}),
+        task("if", "oph_if", [f"condition={condition}", "forward=yes"], single("cube")),
+        task("sub", "oph_subset", ["subset_dims=lat", "subset_filter=1"], single("if")),
+        task("endif", "oph_endif", [], single("sub")),
+        task("red", "oph_reduce", ["operation=max"], single("endif")),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    assert outcome.ok, outcome.message
+    assert statuses(outcome)["red"] == "COMPLETED"
+    out = outcome.reply.document.grid("workflow_list").rows[-1][8]
+    shown = run(f"oph_cubeschema cube={out};").reply.document.grid("cubeschema_diminfo")
+    sizes = dict(zip(shown.column("NAME"), shown.column("SIZE"), strict=True))
+    assert sizes["lat"] == str(lat)
+
+
+def test_cube_names_the_cube_a_task_is_given(submit_doc, run):
+    flow = flow_of(
+        task("c", "oph_createcontainer", CONTAINER),
+        task("cube", "oph_randcube", RAND, {"task": "c"}),
+        task("keep", "oph_set", ["key=kept", "value=@CUBE"], single("cube")),
+        task("copy", "oph_duplicate", ["cube=@{kept}", "description=of @{kept}"], {"task": "keep"}),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    assert outcome.ok, outcome.message
+    rows = {row[5]: row[8] for row in outcome.reply.document.grid("workflow_list").rows}
+    listed_cubes = run("oph_list level=2;").reply.document.grid("list").rows
+    assert [r[3] for r in listed_cubes if r[2] == rows["copy"]] == [f"of {rows['cube']}"]

@@ -79,7 +79,8 @@ def order(workflow: Workflow) -> list[str]:
     done: list[str] = []
     remaining = dict(parents)
     while remaining:
-        ready = [name for name, deps in remaining.items() if deps <= set(done)]
+        finished = set(done)
+        ready = [name for name, deps in remaining.items() if deps <= finished]
         if not ready:
             cycle = sorted(remaining)
             raise WorkflowError(
