@@ -124,6 +124,53 @@ def _days(years: int, start_year: int, calendar: str) -> tuple[np.ndarray, np.nd
     return time, ((time - first) % year_length) / year_length
 
 
+def make_packed_sst(
+    out: Path | str, *, grid: float = 30.0, first: str = "1991-01-01", last: str = "2010-04-30"
+) -> Path:
+    """An ESA-CCI-like daily ``analysed_sst(time, lat, lon)``: int16 packed (kelvin = 0.01 *
+    value + 273.15, land -32768), seconds since 1981-01-01 in the standard calendar, as the
+    CLIPC workflows of Ophidia's catalogue read it (they work on the packed values)."""
+    import cftime
+    import netCDF4
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    units = "seconds since 1981-01-01 00:00:00"
+    start, end = (
+        cftime.date2num(cftime.datetime(*map(int, d.split("-")), 12), units, "standard")
+        for d in (first, last)
+    )
+    time = np.arange(start, end + 1, 86400, dtype=np.float64)
+    lat = np.arange(-90 + grid / 2, 90, grid, dtype=np.float32)
+    lon = np.arange(grid / 2, 360, grid, dtype=np.float32)
+    phase = (time / 86400 % 365.25) / 365.25
+    celsius = (
+        28 * np.cos(np.deg2rad(lat))[None, :, None]
+        - 2
+        + 3 * np.cos(2 * np.pi * phase)[:, None, None] * np.sign(lat)[None, :, None]
+        + np.random.default_rng(1).normal(0, 0.5, (len(time), len(lat), len(lon)))
+    )
+    packed = np.round(celsius * 100).astype(np.int16)
+    packed = np.where(land(lat, lon)[None], np.int16(-32768), packed)
+    with netCDF4.Dataset(out, "w", format="NETCDF4") as ds:
+        ds.title = "Synthetic ESA-CCI-like sea surface temperature"
+        ds.source = "scripts/make_climate.py"
+        for name, values, dtype, attrs in (
+            ("time", time, "f8", {"units": units, "calendar": "standard", "axis": "T"}),
+            ("lat", lat, "f4", {"units": "degrees_north", "axis": "Y"}),
+            ("lon", lon, "f4", {"units": "degrees_east", "axis": "X"}),
+        ):
+            ds.createDimension(name, None if name == "time" else len(values))
+            v = ds.createVariable(name, dtype, (name,))
+            v.setncatts(attrs)
+            v[:] = values
+        v = ds.createVariable("analysed_sst", "i2", ("time", "lat", "lon"), fill_value=-32768)
+        v.setncatts({"units": "kelvin", "scale_factor": 0.01, "add_offset": 273.15})
+        v.set_auto_maskandscale(False)
+        v[:] = packed
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the NetCDF file to write")

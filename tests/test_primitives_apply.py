@@ -66,10 +66,13 @@ def test_dimension_is_the_implicit_dimensions_values(frame, run, tmp_path):
     assert np.array_equal(exported(run, tmp_path, "f"), np.tile(np.arange(1, 6), (7, 1)))
 
 
-def test_cast_to_int_needs_a_value_for_the_missing_ones(frame, shell, run, tmp_path):
-    outcome = shell.run_line("oph_apply query=oph_cast('oph_float','oph_int',measure)")
-    assert not outcome.ok and "missing values cannot be stored as int" in outcome.message
-    run("oph_apply query=oph_cast('oph_float','oph_int',measure,NULL,-9999)")
+def test_cast_to_int_makes_missing_values_0_as_ophidia_and_says_so(frame, run, tmp_path):
+    source = run("oph_cubeschema").reply.document.output_cube
+    outcome = run("oph_apply query=oph_cast('oph_float','oph_int',measure)")
+    (warning,) = outcome.reply.document.texts("warning")
+    assert f"{np.isnan(frame).sum()} missing value(s) are 0" in warning.message
+    assert np.array_equal(exported(run, tmp_path, "z"), np.nan_to_num(frame).astype(np.int32))
+    run(f"oph_apply cube={source};query=oph_cast('oph_float','oph_int',measure,NULL,-9999)")
     out = exported(run, tmp_path, "i")
     assert out.dtype.kind == "i"
     assert np.array_equal(out, np.where(np.isnan(frame), -9999, frame).astype(np.int32))

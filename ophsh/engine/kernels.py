@@ -31,6 +31,7 @@ from ophsh.lazy import numpy as np
 
 __all__ = [
     "REDUCTIONS",
+    "as_type",
     "blocks",
     "map_blocks",
     "quantile_across",
@@ -259,3 +260,11 @@ def reduce_last(
             powered = np.where(mask, powered, 0.0)
         return powered.sum(axis=-1) / count
     raise ValueError(f"unknown reduction {operation}")
+
+
+def as_type(values: np.ndarray, dtype: np.dtype, missing: float | None) -> np.ndarray:
+    """Reduced values in the cube's type; as Ophidia casts, an integer type stores a NaN (a
+    group of only missing values) as the missing value, or 0 without one."""
+    if np.dtype(dtype).kind in "iu":
+        values = np.where(np.isnan(values), 0 if missing is None else missing, values)
+    return values.astype(dtype)

@@ -125,8 +125,16 @@ def _metadata_match(ctx: OpContext, cube: Cube, pairs: list[tuple[str, str | Non
 
 
 def select_files(ctx: OpContext, body: str) -> list[Path]:
-    """The files a ``src_path=[path=...;file=...]`` filter names, sorted by path."""
+    """The files a ``src_path=[path=...;file=...]`` filter names, sorted by path; a path whose
+    last part is a shell pattern (``[data/*.nc]``) is a folder and a ``file=`` pattern."""
     args = filter_args(body, "path")
+    head, slash, tail = (args.get("path") or "").rpartition("/")
+    if "file" not in args and any(c in tail for c in "*?["):  # [dir/*.nc]: a path with a pattern
+        args["file"] = tail
+        if slash:
+            args["path"] = head or "/"
+        else:
+            del args["path"]
     directory = ctx.paths.real(ctx.cdd, args.get("path"))
     if not directory.is_dir():
         raise OperatorError(f"directory '{args.get('path', ctx.cdd)}' does not exist")

@@ -16,7 +16,7 @@ from ophsh.errors import NotFoundError, OphshError, ValidationError
 from ophsh.shell.outcome import Outcome
 from ophsh.syntax import split_words
 from ophsh.workflow.check import check as check_workflow
-from ophsh.workflow.model import Workflow, parse, substitute_arguments
+from ophsh.workflow.model import Workflow, WorkflowError, parse, substitute_arguments
 
 if TYPE_CHECKING:
     from ophsh.shell.shell import Shell
@@ -36,6 +36,13 @@ def load(shell: Shell, path: str, args: list[str]) -> dict:
         text = file.read_text()
     except (OSError, UnicodeDecodeError) as err:
         raise OphshError(f"cannot read '{path}': {err}") from None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        what = err.msg.removesuffix(" at").lower()
+        raise WorkflowError(
+            f"'{path}' is not valid JSON: {what} at line {err.lineno}, column {err.colno}"
+        ) from None
     document = parse(substitute_arguments(text, args))
     raw = shell.state.context().header(json.loads(substitute_arguments(text, args)))
     raw.setdefault("exec_mode", "sync")

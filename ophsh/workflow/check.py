@@ -42,11 +42,14 @@ def check(workflow: Workflow, specs: Specs) -> None:
                 if key in specs.reserved:
                     raise WorkflowError(f"{where}: argument '{key}' is set by the server")
                 if spec.param(key) is None and key != "cube":
-                    guess = closest(key, spec.param_names)
-                    raise WorkflowError(
-                        f"{where}: {task.operator} has no parameter '{key}'",
-                        hint=f"did you mean {guess}=?" if guess else None,
-                    )
+                    # Ophidia ignores parameters an operator lacks (published workflows carry
+                    # some: oph_deletecontainer vocabulary=); one close to a real name is a typo
+                    guess = closest(key, spec.param_names, cutoff=0.8)
+                    if guess:
+                        raise WorkflowError(
+                            f"{where}: {task.operator} has no parameter '{key}'",
+                            hint=f"did you mean {guess}=?",
+                        )
         for dep in task.dependencies:
             if dep.task not in names:
                 guess = closest(dep.task, names)
@@ -76,7 +79,8 @@ def order(workflow: Workflow) -> list[str]:
     done: list[str] = []
     remaining = dict(parents)
     while remaining:
-        ready = [name for name, deps in remaining.items() if deps <= set(done)]
+        finished = set(done)
+        ready = [name for name, deps in remaining.items() if deps <= finished]
         if not ready:
             cycle = sorted(remaining)
             raise WorkflowError(

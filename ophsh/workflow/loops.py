@@ -72,7 +72,7 @@ def _reach(start: str, links: dict[str, set[str]]) -> set[str]:
 def unroll(workflow: Workflow) -> Workflow:
     """The workflow with every loop replaced by its iterations."""
     tasks = list(workflow.tasks)
-    done: set[str] = set()
+    done: set[str] = set()  # loops unrolled, and the oph_endfor each closed
     while True:
         loops = [t for t in tasks if t.operator == "oph_for" and t.name not in done]
         if not loops:
@@ -84,7 +84,7 @@ def unroll(workflow: Workflow) -> Workflow:
             below = _reach(loop.name, kids)
             if not any(t.name in below for t in loops):
                 break
-        ends = [t for t in tasks if t.operator == "oph_endfor" and t.name in below]
+        ends = [t for t in tasks if t.operator == "oph_endfor" and t.name in below - done]
         end = next(
             (e for e in ends if not (_reach(e.name, parents) & {x.name for x in ends})), None
         )
@@ -92,7 +92,13 @@ def unroll(workflow: Workflow) -> Workflow:
             raise WorkflowError(f"task '{loop.name}': this oph_for has no oph_endfor after it")
         body = below & _reach(end.name, parents)
         tasks = _expand(tasks, loop, end, body)
-        done.add(loop.name)
+        done |= {loop.name, end.name}
+        # an inner loop already unrolled is copied whole by its outer loop ("name [i]")
+        done |= {
+            t.name
+            for t in tasks
+            if t.operator in ("oph_for", "oph_endfor") and t.name.rsplit(" [", 1)[0] in done
+        }
 
 
 def _expand(tasks: list[Task], loop: Task, end: Task, body: set[str]) -> list[Task]:

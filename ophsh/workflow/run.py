@@ -31,6 +31,7 @@ from ophsh.workflow.check import check, order
 from ophsh.workflow.conditions import truth
 from ophsh.workflow.loops import counter_values, substitute_variables, unroll
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
+from ophsh.workflow.references import expand
 
 if TYPE_CHECKING:
     from ophsh.engine.service import Service
@@ -64,6 +65,7 @@ class TaskState:
     begin: str = ""
     end: str = ""
     marker: int = 0
+    reply: Document | None = None
 
 
 class WorkflowEngine:
@@ -164,7 +166,8 @@ class _Run:
             return "wait"
         if task.operator == "oph_endif":
             done = [s for _, s in states if s.status in ("COMPLETED", "SKIPPED")]
-            return "run" if done or not states else "UNSELECTED"
+            forwarded = self._forwarding_if(task) is not None
+            return "run" if done or not states or forwarded else "UNSELECTED"
         for dep, state in states:
             if state.status in ("ERROR", "ABORTED"):
                 return "ABORTED"
@@ -176,6 +179,23 @@ class _Run:
                 if state.taken == alternative:
                     return "UNSELECTED"
         return "run"
+
+    def _forwarding_if(self, endif: Task) -> str | None:
+        """The oph_if this oph_endif closes when it was false, has no branch that ran and says
+        forward=yes: the endif then passes the if's input cube on."""
+        todo, seen = [d.task for d in endif.dependencies], set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            task, state = self.tasks[name], self.states[name]
+            if task.operator == "oph_if":
+                forward = task.arg("forward", "no") == "yes"
+                return name if forward and state.status == "COMPLETED" and not state.taken else None
+            if state.status == "UNSELECTED" and task.operator != "oph_endif":
+                todo.extend(d.task for d in task.dependencies)
+        return None
 
     def _finish(self, name: str, status: str, message: str) -> None:
         with self.lock:
@@ -229,6 +249,7 @@ class _Run:
             marker=(self.job.workflow, state.marker),
         )
         state.kind = "MASSIVE" if result.massive else "SIMPLE"
+        state.reply = result.document
         state.outputs = list(result.output("cube"))
         if not result.ok:
             raise _TaskFailed(result.document.error_message or f"{task.operator} failed")
@@ -253,7 +274,16 @@ class _Run:
         return values
 
     def _substituted(self, task: Task) -> list[tuple[str, str]]:
-        return [(k, substitute_variables(v, self.variables, {})) for k, v in task.arguments]
+        """The task's arguments with variables replaced; @CUBE is the cube its dependencies
+        pass it."""
+        given = [
+            o
+            for d in task.dependencies
+            if d.passes and d.argument == "cube"
+            for o in self.states[d.task].outputs
+        ]
+        known = {**self.variables, "CUBE": "|".join(dict.fromkeys(given))}
+        return [(k, substitute_variables(v, known, {})) for k, v in task.arguments]
 
     def _request(self, task: Task) -> TaskRequest:
         """The task's request: its arguments, what its dependencies pass in, and what the
@@ -266,8 +296,13 @@ class _Run:
 
     def _control(self, task: Task, state: TaskState) -> None:
         inputs = [o for d in task.dependencies for o in self.states[d.task].outputs]
+        if task.operator == "oph_endif" and not inputs and (fwd := self._forwarding_if(task)):
+            inputs = self.states[fwd].outputs
         state.outputs = list(dict.fromkeys(inputs))
         values = dict(self._substituted(task))
+        if "value" in values:  # oph_set and oph_wait may read their parents' replies
+            replies = [self.states[d.task].reply for d in task.dependencies]
+            values["value"] = expand(values["value"], [r for r in replies if r is not None])
         if task.operator in ("oph_if", "oph_elseif"):
             state.taken = truth(values.get("condition", "true"))
         elif task.operator == "oph_else":

@@ -19,6 +19,7 @@ import numpy as np
 
 from ophsh.engine.context import OpContext
 from ophsh.engine.elementwise import apply_block, elementwise_query
+from ophsh.engine.kernels import as_type
 from ophsh.engine.model import Cube, Dim, dtype_of
 from ophsh.engine.ops.reduction import collapse
 from ophsh.engine.params import Params
@@ -77,11 +78,13 @@ def apply(ctx: OpContext, p: Params) -> None:
     out_width = sample.values.shape[-1]
     reduced = out_width != width
 
+    lost: list[int] = []  # missing values cast to 0, per block (appends are thread-safe)
+
     def kernel(block: np.ndarray) -> np.ndarray:
         value = run(block).values
         if value.shape[-1] != out_width:
             raise OperatorError("oph_apply: the query gives arrays of different lengths")
-        return _stored(value if reduced else value.reshape(block.shape), out_dtype, kind)
+        return _stored(value if reduced else value.reshape(block.shape), out_dtype, lost)
 
     dims = _reduced_dims(list(cube.dims), implicit, out_width) if reduced else list(cube.dims)
     out_shape = (
@@ -105,11 +108,11 @@ def apply(ctx: OpContext, p: Params) -> None:
             label="apply",
             row_bytes=arrays_per_row * max(1, width, out_width) * 16,
         )
-        ctx.derive(cube, staged=staged, **common)
-        return
-    ctx.check_cancel()
-    data = kernel(ctx.whole(cube)).reshape(out_shape)
-    ctx.derive(cube, data=data, **common)
+        made = ctx.derive(cube, staged=staged, **common)
+    else:
+        ctx.check_cancel()
+        made = ctx.derive(cube, data=kernel(ctx.whole(cube)).reshape(out_shape), **common)
+    _warn_lost(ctx, sum(lost), kind, made)
 
 
 def _publish_combined(ctx: OpContext, cube: Cube, result: Evaluation, manual: bool, common):
@@ -124,18 +127,29 @@ def _publish_combined(ctx: OpContext, cube: Cube, result: Evaluation, manual: bo
     if out_width != width:
         dims = _reduced_dims(dims, implicit, out_width)
     shape = row_shape if out_width == width else (out_width,) * (out_width > 1)
-    data = _stored(result.values, dtype_of(kind), kind).reshape(shape)
-    ctx.derive(cube, data=data, dims=dims, measure_type=kind, **common)
+    lost: list[int] = []
+    data = _stored(result.values, dtype_of(kind), lost).reshape(shape)
+    made = ctx.derive(cube, data=data, dims=dims, measure_type=kind, **common)
+    _warn_lost(ctx, sum(lost), kind, made)
 
 
-def _stored(value: np.ndarray, dtype: np.dtype, kind: str) -> np.ndarray:
-    """The values in the result's type; missing values cannot become integers."""
-    if dtype.kind in "iu" and np.isnan(value).any():
-        raise OperatorError(
-            f"oph_apply: missing values cannot be stored as {kind}; "
-            "give oph_cast an output missing value, e.g. oph_cast(...,measure,NULL,-9999)"
+def _stored(value: np.ndarray, dtype: np.dtype, lost: list[int]) -> np.ndarray:
+    """The values in the result's type; as Ophidia casts, an integer type stores a missing
+    value as 0 (their number is added to ``lost``)."""
+    if dtype.kind in "iu":
+        lost.append(int(np.isnan(value).sum()))
+    return as_type(value, dtype, None)
+
+
+def _warn_lost(ctx: OpContext, count: int, kind: str, made: Cube) -> None:
+    if count:
+        ctx.doc.add_text(
+            "warning",
+            "WARNING",
+            f"{count} missing value(s) are 0 in {made.pid}, as Ophidia casts them to {kind}; "
+            "give oph_cast an output missing value to keep them apart, e.g. "
+            "oph_cast(...,measure,NULL,-9999)",
         )
-    return value.astype(dtype)
 
 
 def _reduced_dims(dims: list[Dim], implicit: list[Dim], width: int) -> list[Dim]:

@@ -11,7 +11,7 @@ import numpy as np
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
 from ophsh.engine.model import Cube, Dim, TimeInfo, dtype_of
-from ophsh.engine.ops.netcdf_file import time_bounds, time_strings
+from ophsh.engine.ops.netcdf_file import season_steps, time_bounds, time_strings
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
 
@@ -55,6 +55,9 @@ def _index_part(part: str, size: int, name: str) -> np.ndarray:
 
 def _coord_part(part: str, dim: Dim, offset: float, time: TimeInfo | None) -> np.ndarray:
     values = np.asarray(dim.values, dtype=np.float64)
+    season = season_steps(part, values, time) if time is not None else None
+    if season is not None:
+        return season
     dates = time_bounds(part, time) if time is not None else None
     if dates is not None:  # DATE or DATE_DATE on a time dimension
         return np.flatnonzero((values >= dates[0] - offset) & (values <= dates[1] + offset))

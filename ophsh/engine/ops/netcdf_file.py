@@ -29,6 +29,7 @@ __all__ = [
     "attribute_type",
     "cf_time",
     "open_nc",
+    "season_steps",
     "time_bounds",
     "time_strings",
     "variable_type",
@@ -218,3 +219,21 @@ def time_bounds(part: str, time: TimeInfo) -> tuple[float, float] | None:
                 f"'{text}' is not a date of the {calendar} calendar ({err})"
             ) from None
     return values[0], values[-1]
+
+
+# Ophidia's season filters on time dimensions; a winter takes its December from the year before.
+SEASONS = {"DJF": (12, 1, 2), "MAM": (3, 4, 5), "JJA": (6, 7, 8), "SON": (9, 10, 11)}
+
+
+def season_steps(part: str, values: np.ndarray, time: TimeInfo) -> np.ndarray | None:
+    """0-based steps of a season filter (DJF, MAM, JJA, SON): the season's months in every year
+    of the dimension, a December only when the year after it is still in range; None when
+    ``part`` is no season."""
+    months = SEASONS.get(part.strip())
+    if months is None:
+        return None
+    dates = [d.split("-") for d in time_strings(values, time)]
+    years = np.array([int(d[0]) for d in dates])
+    month = np.array([int(d[1]) for d in dates])
+    inside = np.isin(month, months) & ((month != 12) | (years < years.max(initial=0)))
+    return np.flatnonzero(inside)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import NETWORK_LIMIT, quantile_across, reduce_last
+from ophsh.engine.kernels import NETWORK_LIMIT, as_type, quantile_across, reduce_last
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.ops.time_reduction import mark_frequency, reduce_by_level
 from ophsh.engine.params import Params
@@ -46,6 +46,7 @@ def reduce_axes(
     kernel: Callable[[np.ndarray], np.ndarray],
     out_shape: tuple[int, ...],
     label: str,
+    missing: float | None = None,
 ) -> Staged:
     """Stage ``kernel`` applied to the cube with ``axes`` moved last and merged into one.
 
@@ -60,7 +61,7 @@ def reduce_axes(
         moved = np.moveaxis(block, list(axes), list(range(ndim - len(axes), ndim)))
         merged = moved.reshape(*moved.shape[: ndim - len(axes)], -1)
         with np.errstate(all="ignore"):
-            return kernel(merged).astype(out_dtype).reshape(-1, *out_shape[1:])
+            return as_type(kernel(merged), out_dtype, missing).reshape(-1, *out_shape[1:])
 
     if 0 in axes or not kept or not out_shape:
         ctx.check_cancel()
@@ -120,6 +121,7 @@ def reduce2(ctx: OpContext, p: Params) -> None:
             lambda block: reduce_last(block, operation, order=order, missing=missing),
             shape,
             "reduce2",
+            missing,
         )
     _publish_reduced(ctx, p, cube, dim, staged, "reduce2")
 
@@ -176,7 +178,7 @@ def reduce(ctx: OpContext, p: Params) -> None:
             grouped = block.reshape(*block.shape[:-1], groups, size)
             return reduce_last(grouped, operation, order=order, missing=missing)
 
-    staged = reduce_axes(ctx, cube, axes, kernel, tuple(shape), "reduce")
+    staged = reduce_axes(ctx, cube, axes, kernel, tuple(shape), "reduce", missing)
     ctx.derive(
         cube,
         dims=dims,
@@ -244,7 +246,7 @@ def _stage_row_groups(
         grouped = np.asarray(block).reshape(-1, size, *block.shape[1:])
         with np.errstate(all="ignore"):
             result = reduce_last(np.moveaxis(grouped, 1, -1), operation, missing=missing)
-        return result.astype(cube.dtype)
+        return as_type(result, cube.dtype, missing)
 
     inner_elements = int(np.prod(inner)) if inner else 1
     if live and live[0].explicit:
@@ -350,6 +352,7 @@ def aggregate2(ctx: OpContext, p: Params) -> None:
             lambda block: reduce_last(block, operation, missing=missing),
             shape,
             "aggregate2",
+            missing,
         )
     _publish_reduced(ctx, p, cube, dim, staged, "aggregate2")
 
@@ -360,7 +363,7 @@ def _across_first(
     """``block`` reduced along its first axis."""
     with np.errstate(all="ignore"):
         result = reduce_last(np.moveaxis(np.asarray(block), 0, -1), operation, missing=missing)
-    return result.astype(dtype)
+    return as_type(result, dtype, missing)
 
 
 def _publish_reduced(

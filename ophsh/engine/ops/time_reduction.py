@@ -9,7 +9,7 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import reduce_last
+from ophsh.engine.kernels import as_type, reduce_last
 from ophsh.engine.metadata import MetadataSelection
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
@@ -91,7 +91,7 @@ def stage_groups(
         moved = np.moveaxis(np.asarray(block), axis, -1)
         with np.errstate(all="ignore"):
             reduced = reduce_groups(moved, local, operation, order=order, missing=missing)
-        return np.moveaxis(reduced, -1, axis).astype(out_dtype)
+        return as_type(np.moveaxis(reduced, -1, axis), out_dtype, missing)
 
     if axis == 0:  # output row k reads the input rows of group k
         widest = int((stops - starts).max()) if len(starts) else 1
