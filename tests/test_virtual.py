@@ -302,3 +302,29 @@ def test_queries_that_are_not_element_wise_are_written(world, query):
     (on, backend), _ = world
     do(on, f"oph_apply cube=$NORMAL;query={query};measure_type=auto")
     assert not cube_of(on, backend).virtual
+
+
+@pytest.mark.parametrize(("frames", "virtual"), [(3, True), (5, False)])
+def test_a_median_across_a_few_frames_is_virtual(world, frames, virtual):
+    """Three frames' median is computed when read (as cheap as writing and reading it back);
+    five frames' is written. Either gives numpy's median, and survives deleting the stack."""
+    (on, backend), (off, written_backend) = world
+    data = on.state.get("OPH_CDD") or "."
+    stack = np.stack([SCIENCE + 7 * k for k in range(frames)])
+    for shell in (on, off):
+        do(shell, "oph_createcontainer container=s;dim=NAXIS2|NAXIS1;dim_type=int|int")
+    for k, frame in enumerate(stack):
+        write_fits(backend.store.root.parent / "data" / f"s{k}.fits", frame, KIND="S")
+    for shell in (on, off):
+        do(shell, f"oph_importfits src_path=[path={data};file=s*.fits];container=s")
+        do(shell, "oph_mergecubes2 cubes=[container=s];dim=z")
+        do(shell, "setenv stack:=$OPH_DATACUBE")
+        do(shell, "oph_reduce2 operation=quantile;order=0.5;dim=z")
+    median, written = cube_of(on, backend), cube_of(off, written_backend)
+    assert median.virtual is virtual and not written.virtual
+    expected = np.median(stack, axis=0)
+    values = backend.store.data(median)
+    assert values.dtype == np.uint16 and np.array_equal(values, expected)
+    assert np.array_equal(values, written_backend.store.data(written))
+    do(on, "oph_delete cube=$stack")
+    assert np.array_equal(backend.store.data(backend.store.cube(median.id)), expected)

@@ -221,12 +221,13 @@ class OpContext:
         dtype: np.dtype,
         *,
         whole: Sequence[int] = (),
+        shape: tuple[int, ...] | None = None,
     ) -> Recipe | None:
-        """The recipe of an element-wise result shaped as ``inputs[0]`` (inputs at the
-        positions ``whole`` are single values), to hand to :meth:`derive` as ``staged``; None
-        when the result is to be computed and written now: virtual cubes are off, or the chain
-        of virtual cubes it would read is too deep."""
-        shape = inputs[0].shape
+        """The recipe of an element-wise result shaped as ``inputs[0]`` unless ``shape`` says
+        otherwise (inputs at the positions ``whole`` are single values), to hand to
+        :meth:`derive` as ``staged``; None when the result is to be computed and written now:
+        virtual cubes are off, or the chain of virtual cubes it would read is too deep."""
+        shape = inputs[0].shape if shape is None else shape
         if not self.settings.virtual or not shape:
             return None
         depth = 1 + max(self.store.recipes.depth(c.id) for c in inputs)

@@ -1,7 +1,8 @@
 """Element-wise kernels: each value of the result depends on the values at the same position of
 the inputs only, so any block of rows can be computed from the same rows of the inputs.
 
-These serve oph_intercube, oph_intercube2 and the element-wise oph_apply queries both when they
+These serve oph_intercube, oph_intercube2, the element-wise oph_apply queries and the quantile
+across the few frames of a stack (each pixel from the same pixel of every frame) both when they
 write a cube and when a virtual cube (:mod:`ophsh.engine.recipes`) is read: one code path, hence
 the same values bit for bit. ``KERNELS`` names them for the recipes; each takes the input blocks
 and the recipe's parameters and returns the block in the cube's stored type.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ophsh.engine.kernels import reduce_last
+from ophsh.engine.kernels import quantile_across, reduce_last
 from ophsh.engine.primitives import evaluate
 from ophsh.engine.primitives.syntax import Call, Keyword, Literal, Node, parse_query
 from ophsh.lazy import numpy as np
@@ -174,8 +175,14 @@ def _apply(blocks: list[np.ndarray], params: dict[str, Any], out: np.dtype) -> n
     return values.reshape(block.shape).astype(out)
 
 
+def _stack_quantile(blocks: list[np.ndarray], params: dict[str, Any], out: np.dtype) -> np.ndarray:
+    (stacked,) = blocks  # rows of a stack: its frames along the last axis
+    return quantile_across(list(np.moveaxis(stacked, -1, 0)), params["order"], out)
+
+
 KERNELS: dict[str, Callable[[list[np.ndarray], dict[str, Any], np.dtype], np.ndarray]] = {
     "intercube": _intercube,
     "intercube2": _intercube2,
     "apply": _apply,
+    "stack_quantile": _stack_quantile,
 }

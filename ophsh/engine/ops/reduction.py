@@ -18,6 +18,7 @@ from ophsh.engine.kernels import NETWORK_LIMIT, as_type, quantile_across, reduce
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.ops.time_reduction import mark_frequency, reduce_by_level
 from ophsh.engine.params import Params
+from ophsh.engine.recipes import Recipe
 from ophsh.errors import OperatorError, ValidationError
 
 __all__ = ["aggregate", "aggregate2", "collapse", "reduce", "reduce2", "reduce_axes"]
@@ -126,8 +127,15 @@ def reduce2(ctx: OpContext, p: Params) -> None:
     _publish_reduced(ctx, p, cube, dim, staged, "reduce2")
 
 
-def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float) -> Staged:
-    """A quantile across the frames of a stack, read straight from each frame's file."""
+FEW_FRAMES = 3  # a quantile across this many frames or fewer is virtual
+
+
+def _stack_quantile(
+    ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: float
+) -> Staged | Recipe:
+    """A quantile across the frames of a stack, read straight from each frame's file. Across
+    at most :data:`FEW_FRAMES` frames it is a virtual cube: computing it again when read costs
+    about what writing it and reading it back would."""
     row_size = max(1, int(np.prod(shape[1:])))
     count = ctx.store.arrays.member_count(cube.data_file)
     # A quantile that falls on one value (an odd count's median) is one of the frames' numbers:
@@ -135,6 +143,10 @@ def _stack_quantile(ctx: OpContext, cube: Cube, shape: tuple[int, ...], order: f
     stored = np.dtype(cube.storage)
     exact = stored.kind in "iu" and float((count - 1) * order).is_integer()
     dtype = stored if exact else cube.dtype
+    if count <= FEW_FRAMES:
+        recipe = ctx.recipe("stack_quantile", {"order": order}, [cube], dtype, shape=shape)
+        if recipe is not None:
+            return recipe
     return ctx.stream(
         shape,
         dtype,
