@@ -113,7 +113,8 @@ def test_a_frame_edited_in_place_is_refused_by_name(run, shell, data_dir):
     data, cards = raw_frame(shape=(12, 10))
     path = write_fits(data_dir / "f.fits", data, **cards)
     _, cube = imported(run, shell, "oph_importfits src_path=f.fits")
-    _, stack = imported(run, shell, f"oph_mergecubes2 cubes={cube.pid}|{cube.pid};dim=z")
+    many = "|".join([cube.pid] * 4)  # a median across more than three frames is written
+    _, stack = imported(run, shell, f"oph_mergecubes2 cubes={many};dim=z")
     with open(path, "r+b") as fh:  # same size, other pixels: only the time tells
         fh.seek(data_offset(path))
         fh.write(b"\x00\x01" * 10)
