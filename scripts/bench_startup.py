@@ -2,7 +2,8 @@
 
     python scripts/bench_startup.py [--runs 20] [--command "oph_list"] [--top 12]
 
-Runs the command on a fresh store (created by a first, untimed run) ``--runs`` times, prints the
+Runs the command on a fresh store (created by a first, untimed run, which also writes the
+bytecode of ophsh's modules, as a normal installation has it) ``--runs`` times, prints the
 fastest and the median wall time beside a bare ``python -c pass`` (the interpreter's own start),
 then the modules whose import took longest (``python -X importtime``, cumulative).
 """
