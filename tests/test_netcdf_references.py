@@ -34,9 +34,7 @@ def filled(path, name: str = "tos") -> np.ndarray:
 
 @pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF3_64BIT_OFFSET"])
 def test_a_classic_variable_in_one_piece_is_referenced_not_copied(run, shell, data_dir, fmt):
-    path = make_climate(
-        data_dir / "day.nc", years=1, grid=30, daily=True, fmt=fmt, unlimited=False
-    )
+    path = make_climate(data_dir / "day.nc", years=1, grid=30, daily=True, fmt=fmt, unlimited=False)
     store, cube, frame = imported(run, shell, "oph_importnc src_path=day.nc;measure=tos")
     assert frame.stat().st_ino == path.stat().st_ino  # the user's file under a second name
     got = store.data(cube)
