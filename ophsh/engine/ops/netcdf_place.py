@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -19,13 +20,12 @@ __all__ = ["contiguous_variable"]
 
 _TYPES = {1: "i1", 2: "S1", 3: "i2", 4: "i4", 5: "f4", 6: "f8", 7: "u1", 8: "u2", 9: "u4"}
 _TYPES.update({10: "i8", 11: "u8"})
-_ABSENT, _DIMENSION, _VARIABLE, _ATTRIBUTE = 0, 10, 11, 12
 
 
 class _Header:
     """A reader of a classic header's numbers (their widths depend on the format version)."""
 
-    def __init__(self, fh, version: int) -> None:
+    def __init__(self, fh: BinaryIO, version: int) -> None:
         self.fh, self.version = fh, version
 
     def int32(self) -> int:
