@@ -4,9 +4,9 @@ temperature on a 1-degree grid to monthly means and a monthly climatology.
 Pipelines, each in its own process so that wall time, CPU time and peak memory are its own:
 
 * ``ophsh``: ``scripts/climate.oph`` through the real ``ophsh`` on a fresh embedded store
-  (oph_importnc, oph_reduce2 concept_level=M, oph_apply with the oph_reduce2 primitive, two
-  oph_exportnc2), within the default ``OPHSH_MEMORY_MB`` budget; ``ophsh-64MB`` the same within
-  64 MB;
+  (oph_importnc in the file's order, oph_aggregate2 concept_level=M, the monthly file imported
+  again with time implicit, oph_apply with the oph_reduce2 primitive, two oph_exportnc2), within
+  the default ``OPHSH_MEMORY_MB`` budget; ``ophsh-64MB`` the same within 64 MB;
 * ``xarray``: ``ds.resample(time="MS").mean()`` then ``groupby("time.month").mean()``, each
   written with ``to_netcdf``; ``xarray+dask`` the same on a dataset opened in chunks of a year
   (only when dask is installed);
@@ -17,7 +17,10 @@ Runs are interleaved (a slow moment of the machine hits every pipeline alike); t
 the median wall time with its range, CPU time, peak memory and what each run left on disk, the
 machine's load average, and the largest differences between the pipelines' results.
 
-    python scripts/bench_climate.py [--years 30] [--repeat 3]
+The daily file is classic NetCDF with tos in one piece (``--file contiguous``, the default) or
+NetCDF-4 in chunks of a day (``--file chunked``).
+
+    python scripts/bench_climate.py [--years 30] [--repeat 3] [--file contiguous|chunked]
     python scripts/bench_climate.py --years 2 --repeat 1      # a quick run
 """
 
