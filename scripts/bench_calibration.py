@@ -191,13 +191,15 @@ def written_bytes(pid: int) -> int:
 
 
 def stored_bytes(folder: Path) -> int:
-    """Bytes of the files under ``folder``, each file once however many links it has."""
-    seen: dict[tuple[int, int], int] = {}
+    """Bytes of the files under ``folder``, each file once however many links it has; a file
+    also linked from elsewhere (a raw file the store references in place) is the user's file
+    under a second name, and is not counted."""
+    seen: dict[tuple[int, int], list] = {}
     for path in folder.rglob("*"):
         if path.is_file():
             info = path.stat()
-            seen[info.st_dev, info.st_ino] = info.st_size
-    return sum(seen.values())
+            seen.setdefault((info.st_dev, info.st_ino), [info.st_size, info.st_nlink, 0])[2] += 1
+    return sum(size for size, links, found in seen.values() if found == links)
 
 
 def disagreement(a: Path, b: Path) -> float:

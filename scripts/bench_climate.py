@@ -4,9 +4,9 @@ temperature on a 1-degree grid to monthly means and a monthly climatology.
 Pipelines, each in its own process so that wall time, CPU time and peak memory are its own:
 
 * ``ophsh``: ``scripts/climate.oph`` through the real ``ophsh`` on a fresh embedded store
-  (oph_importnc, oph_reduce2 concept_level=M, oph_apply with the oph_reduce2 primitive, two
-  oph_exportnc2), within the default ``OPHSH_MEMORY_MB`` budget; ``ophsh-64MB`` the same within
-  64 MB;
+  (oph_importnc in the file's order, oph_aggregate2 concept_level=M, the monthly file imported
+  again with time implicit, oph_apply with the oph_reduce2 primitive, two oph_exportnc2), within
+  the default ``OPHSH_MEMORY_MB`` budget; ``ophsh-64MB`` the same within 64 MB;
 * ``xarray``: ``ds.resample(time="MS").mean()`` then ``groupby("time.month").mean()``, each
   written with ``to_netcdf``; ``xarray+dask`` the same on a dataset opened in chunks of a year
   (only when dask is installed);
@@ -17,7 +17,10 @@ Runs are interleaved (a slow moment of the machine hits every pipeline alike); t
 the median wall time with its range, CPU time, peak memory and what each run left on disk, the
 machine's load average, and the largest differences between the pipelines' results.
 
-    python scripts/bench_climate.py [--years 30] [--repeat 3]
+The daily file is classic NetCDF with tos in one piece (``--file contiguous``, the default) or
+NetCDF-4 in chunks of a day (``--file chunked``).
+
+    python scripts/bench_climate.py [--years 30] [--repeat 3] [--file contiguous|chunked]
     python scripts/bench_climate.py --years 2 --repeat 1      # a quick run
 """
 
@@ -40,6 +43,12 @@ from bench_calibration import Run, median_run, report, run_child
 SCRIPTS = Path(__file__).resolve().parent
 MEASURE = "tos"
 OUTPUTS = ("monthly", "climatology")
+# How the daily file is written: classic NetCDF with time of fixed size (tos in one piece, as
+# many archives keep daily files), or NetCDF-4 with time unlimited (tos in chunks)
+FILES = {
+    "contiguous": ["--format=NETCDF3_64BIT_OFFSET", "--fixed-time"],
+    "chunked": ["--format=NETCDF4"],
+}
 BUDGETS = {"ophsh": None, "ophsh-64MB": "64"}  # OPHSH_MEMORY_MB of each ophsh run (None: default)
 
 
@@ -164,6 +173,7 @@ def generate(path: Path, args: argparse.Namespace) -> None:
         f"--grid={args.grid}",
         f"--calendar={args.calendar}",
         "--seed=1",
+        *FILES[args.file],
     ]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     os.sync()
@@ -176,7 +186,8 @@ def bench(args: argparse.Namespace, work: Path) -> None:
     size = source.stat().st_size / (1 << 20)
     print(
         f"data: {args.years} years of daily {MEASURE} on a {args.grid:g}-degree grid "
-        f"({args.calendar}, 5% of ocean values missing), {size:.0f} MiB, generated in "
+        f"({args.calendar}, 5% of ocean values missing), {args.file} {size:.0f} MiB, "
+        "generated in "
         f"{time.perf_counter() - started:.1f} s"
     )
     names = args.pipelines.split(",")
@@ -205,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=30, help="years of daily data (30)")
     parser.add_argument("--grid", type=float, default=1.0, help="grid step in degrees (1)")
     parser.add_argument("--calendar", default="noleap", help="calendar of the data (noleap)")
+    parser.add_argument(
+        "--file", choices=tuple(FILES), default="contiguous", help="how tos is stored"
+    )
     parser.add_argument("--pipelines", default="ophsh,ophsh-64MB,xarray,xarray+dask,numpy")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each pipeline")
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")

@@ -40,9 +40,12 @@ def make_climate(
     start_year: int = 0,
     daily: bool = False,
     calendar: str = "360_day",
+    unlimited: bool = True,
 ) -> Path:
     """Write the file and return its path; ``start_year`` shifts the first month (years after
-    1850), so several files can form a series. ``daily`` writes days of ``calendar``."""
+    1850), so several files can form a series. ``daily`` writes days of ``calendar``. Without
+    ``unlimited`` time has a fixed size: tos is then stored in one piece, in classic formats and
+    NETCDF4 alike (uncompressed, not chunked)."""
     import netCDF4
 
     out = Path(out)
@@ -79,7 +82,7 @@ def make_climate(
         ds.institution = "ophsh tests"
         ds.source = "scripts/make_climate.py"
         ds.frequency = "day" if daily else "mon"
-        ds.createDimension("time", None)
+        ds.createDimension("time", None if unlimited else len(time))
         ds.createDimension("lat", len(lat))
         ds.createDimension("lon", len(lon))
         t = ds.createVariable("time", "f8", ("time",))
@@ -181,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-year", type=int, default=0, help="years after 1850 (0)")
     parser.add_argument("--daily", action="store_true", help="daily steps instead of monthly")
     parser.add_argument("--calendar", default="360_day", help="calendar of --daily (360_day)")
+    parser.add_argument(
+        "--fixed-time", action="store_true", help="time of fixed size: tos stored in one piece"
+    )
     args = parser.parse_args(argv)
     path = make_climate(
         args.out,
@@ -191,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         start_year=args.start_year,
         daily=args.daily,
         calendar=args.calendar,
+        unlimited=not args.fixed_time,
     )
     print(path)
     return 0

@@ -473,3 +473,28 @@ def test_aggregate2_on_an_inner_explicit_time_dimension(run, backend, data_dir):
     expected = monthly.sum().where(monthly.count() > 0).transpose("lat", "time", "lon").values
     assert got.shape == expected.shape == (6, 12, 12)
     assert np.allclose(got, expected, rtol=1e-5, equal_nan=True)
+
+
+@pytest.mark.parametrize("budget", [None, 2048])
+def test_monthly_count_sum_and_mean_over_rows_match_xarray(shell, run, backend, data_dir, budget):
+    """time explicit and outermost: each month's rows summed whole, in blocks of any size."""
+    from ophsh.engine.settings import Settings
+
+    if budget:
+        shell.backend.service.settings = Settings(memory_bytes=budget, threads=2)
+    path = make_climate(data_dir / "day.nc", years=2, grid=30, daily=True, calendar="standard")
+    pid = run("oph_importnc src_path=day.nc;measure=tos;").reply.document.output_cube
+    ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+    months = ds.tos.resample(time="MS")
+    count = months.count()
+    for operation, expected in (
+        ("count", count),
+        ("sum", months.sum().where(count > 0)),
+        ("avg", months.mean()),
+    ):
+        out = run(f"oph_aggregate2 cube={pid};operation={operation};dim=time;concept_level=M;")
+        got = cube_array(backend, out.reply.document.output_cube)
+        assert got.shape == expected.shape == (24, 6, 12)
+        assert np.allclose(got, expected.values, rtol=1e-6, atol=1e-5, equal_nan=True)
+    ocean = count.values[count.values > 0]
+    assert count.values.min() == 0 and ocean.min() < 28  # land, and missing days

@@ -127,7 +127,7 @@ def test_a_frame_edited_in_place_is_refused_by_name(run, shell, data_dir):
     ]:
         outcome = shell.run_line(line)
         assert not outcome.ok
-        assert outcome.message.startswith(f"cube {pid} cannot be read: the FITS file it references")
+        assert outcome.message.startswith(f"cube {pid} cannot be read: the file it references")
         assert str(path) in outcome.message and "changed in place" in outcome.message
     assert not (data_dir / "o").exists() or not any((data_dir / "o").iterdir())
 

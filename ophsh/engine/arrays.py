@@ -10,9 +10,10 @@ hard links to other cubes' files, read as those arrays stacked along a new last 
 frames (oph_mergecubes2) thus costs no copy, and a reduction over the stack reads each frame
 directly. Hard links keep a stack valid when the cubes it was made from are deleted.
 
-An imported FITS image is not copied but *referenced*, ``<uuid>.ref/``: a clone of or a hard link
-to the imported file (``frame.fits``) and its layout (``frame.json``, see
-:mod:`ophsh.engine.layouts`), read block by block with pread and scaled on the way. Stacks of
+An imported FITS image (or classic NetCDF variable) is not copied but *referenced*,
+``<uuid>.ref/``: a clone of or a hard link to the imported file (``frame.fits``, whatever its
+format) and its layout (``frame.json``, see :mod:`ophsh.engine.layouts`), read block by block
+with pread and scaled on the way. Stacks of
 referenced frames link the frame and its layout side by side (``000001.fits``, ``000001.json``).
 Deleting the cube removes the store's name for the file, never the user's.
 """
@@ -159,7 +160,7 @@ class Staged:
 
     @classmethod
     def reference(cls, files: ArrayFiles, source: Path, layout: Layout) -> Staged | None:
-        """Stage a reference to the FITS image ``layout`` describes in ``source`` (a clone or a
+        """Stage a reference to the array ``layout`` describes in ``source`` (a clone or a
         hard link, no copy); None when the file cannot be linked (e.g. another file system)."""
         staged = cls(files, suffix=REF)
         staged.tmp_path.mkdir()

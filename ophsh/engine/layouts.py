@@ -1,9 +1,10 @@
 """Where an array's numbers sit in a file, and how they become the cube's values.
 
 Two kinds of files hold arrays. A ``.npy`` file says in its header where its numbers start, their
-shape and type; the numbers are the values. A FITS image *referenced in place* (``*.fits``, a
-clone of or a hard link to the file that was imported) is described by a small JSON file beside
-it (``*.json``): where the image starts, its big-endian numbers, BZERO/BSCALE/BLANK, and the size
+shape and type; the numbers are the values. A FITS image or a classic NetCDF variable
+*referenced in place* (``*.fits``, a clone of or a hard link to the file that was imported) is
+described by a small JSON file beside it (``*.json``): where the array starts, its big-endian
+numbers, BZERO/BSCALE/BLANK (a NetCDF fill value is a BLANK), and the size
 and modification time the file had when it was imported, so that a file written over in place
 afterwards is refused, never misread.
 """
@@ -28,7 +29,7 @@ FICLONE = 0x40049409  # Linux: share the source's blocks, copy-on-write (btrfs, 
 
 
 class SourceChanged(StoreError):
-    """A referenced FITS file was written over in place after it was imported."""
+    """A referenced FITS or NetCDF file was written over in place after it was imported."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Layout:
     dtype: np.dtype
     bzero: float = 0
     bscale: float = 1
-    blank: int | None = None
+    blank: float | None = None
     source: str = ""
     inode: int = -1
     size: int = -1
@@ -56,7 +57,7 @@ class Layout:
     def values(self, numbers: np.ndarray) -> np.ndarray:
         """Numbers as read from the file, as the array's values (as astropy would scale them)."""
         numbers = np.asarray(numbers)
-        if self.disk == self.dtype:
+        if self.disk == self.dtype and self.blank is None:
             return numbers
         if self.bscale == 1 and self.blank is None and not self.bzero:
             return numbers.astype(self.dtype)  # byte order only
@@ -71,8 +72,8 @@ class Layout:
             np.multiply(values, self.bscale, values)
         if self.bzero:
             values += self.bzero
-        if self.blank is not None:
-            values[numbers == self.blank] = np.nan
+        if self.blank is not None and values.dtype.kind == "f":
+            np.copyto(values, np.nan, where=numbers == self.blank)
         return values
 
     def check(self, fd: int, path: Path) -> None:
@@ -83,14 +84,14 @@ class Layout:
         stat = os.fstat(fd)
         if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (self.inode, self.size, self.mtime_ns):
             raise SourceChanged(
-                f"the FITS file it references, {self.source or path.name}, was changed in place "
+                f"the file it references, {self.source or path.name}, was changed in place "
                 "after it was imported",
                 hint="import the file again; files imported must not be edited in place",
             )
 
 
 def layout_of(path: Path) -> Layout:
-    """The layout of an array file: a ``.npy`` file or a referenced ``.fits`` file."""
+    """The layout of an array file: a ``.npy`` file or a referenced file (``.fits``)."""
     if path.suffix == ".fits":
         return _reference(path)
     return _npy(path)
@@ -123,7 +124,7 @@ def _npy(path: Path) -> Layout:
 
 @lru_cache(maxsize=8192)
 def _reference(path: Path) -> Layout:
-    """Read the JSON description beside a referenced FITS file (it never changes)."""
+    """Read the JSON description beside a referenced file (it never changes)."""
     try:
         fields = json.loads(path.with_suffix(".json").read_text())
         layout = Layout(

@@ -5,8 +5,8 @@ Layout of a store directory::
     catalog.sqlite   users, sessions, jobs, folders, containers, cubes, dimensions, metadata
     data/<uuid>.npy  one array per cube, in the cube's dimension order (or <uuid>.stack/, a
                      stack of other cubes' files, or <uuid>.ref/, an imported FITS file
-                     referenced in place; a virtual cube has none: it is computed from other
-                     cubes when read, see recipes)
+                     or classic NetCDF variable referenced in place; a virtual cube has
+                     none: it is computed from other cubes when read, see recipes)
     tmp/             arrays being written (see :mod:`ophsh.engine.arrays`)
     reserve          a few MiB set aside, so that deletions can be recorded on a full disk
 """

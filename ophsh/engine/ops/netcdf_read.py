@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ophsh.engine.context import OpContext
+from ophsh.engine.layouts import Layout
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import Container, Dim, TimeInfo
 from ophsh.engine.ops.containers import time_args
@@ -27,6 +28,7 @@ from ophsh.engine.ops.netcdf_file import (
     time_bounds,
     variable_type,
 )
+from ophsh.engine.ops.netcdf_place import contiguous_variable
 from ophsh.engine.ops.netcdf_slabs import import_by_slabs, wants_slabs
 from ophsh.engine.params import Params
 from ophsh.errors import OperatorError, ValidationError
@@ -110,14 +112,32 @@ def importnc(ctx: OpContext, p: Params) -> None:
         metadata = read_metadata(ds, plan, p)
         dtype = np.dtype(plan.variable.dtype).newbyteorder("=")
         label = f"importing {measure}"
-        if wants_slabs(plan):
+        staged = _in_place(ctx, path, plan, dtype)
+        if staged is None and wants_slabs(plan):
             staged = import_by_slabs(ctx, plan, dtype, label)
-        else:
+        elif staged is None:
             row_bytes = int(np.prod(plan.shape[1:], dtype=np.int64)) * dtype.itemsize
             staged = ctx.stream(
                 plan.shape, dtype, plan.read, plan.arrange, label=label, row_bytes=max(row_bytes, 1)
             )
     save_import(ctx, p, path, source, plan, staged, metadata)
+
+
+def _in_place(ctx: OpContext, path: Path, plan: Plan, dtype: np.dtype) -> Any:
+    """The whole variable referenced in place (nothing copied) when the cube keeps the file's
+    order and the file holds the variable in one piece (classic NetCDF, see
+    :mod:`~ophsh.engine.ops.netcdf_place`); None when it must be copied."""
+    whole = all(len(plan.chosen[n]) == plan.variable.shape[i] for i, n in enumerate(plan.file_dims))
+    if plan.order != sorted(plan.order) or not whole:
+        return None
+    missing = set(plan.missing) if dtype.kind == "f" else set()
+    placed = contiguous_variable(path, plan.variable.name)
+    if placed is None or len(missing) > 1 or placed[1] != plan.shape:
+        return None
+    offset, shape, disk = placed
+    blank = missing.pop() if missing else None
+    layout = Layout(offset, shape, disk, dtype, blank=blank, source=str(path))
+    return ctx.store.arrays.reference(path, layout)
 
 
 def save_import(

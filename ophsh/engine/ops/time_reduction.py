@@ -16,7 +16,7 @@ from ophsh.engine.params import Params
 from ophsh.engine.time_groups import HIERARCHIES, check_reduction, group_starts, group_values
 from ophsh.errors import OperatorError
 
-__all__ = ["mark_frequency", "reduce_by_level", "reduce_groups", "stage_groups"]
+__all__ = ["mark_frequency", "reduce_by_level", "reduce_groups", "reduce_rows", "stage_groups"]
 
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
 _AT_ONCE = frozenset({"count", "sum", "avg", "max", "min"})
@@ -69,6 +69,33 @@ def _reduce_at(
     return np.where(count == 0, np.nan, result)
 
 
+def reduce_rows(
+    block: np.ndarray, starts: np.ndarray, operation: str, missing: float | None
+) -> np.ndarray:
+    """count, sum or avg of groups of consecutive rows (the first axis) of ``block``, a group
+    at a time: each group's rows are summed into float64 whole rows at once, which is several
+    times faster than reducing along a strided axis. NaN and ``missing`` are left out; a group
+    with no value left gives NaN, its count 0."""
+    data = np.asarray(block)
+    stops = np.append(starts[1:], data.shape[0])
+    shape = (len(starts), *data.shape[1:])
+    count = np.empty(shape, dtype=np.float64)
+    total = np.empty(shape, dtype=np.float64)
+    for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
+        part = data[a:b]
+        gap = np.isnan(part) if part.dtype.kind == "f" else np.zeros(part.shape, dtype=bool)
+        if missing is not None:
+            gap |= part == missing
+        count[k] = (b - a) - gap.sum(axis=0, dtype=np.int64)
+        if operation != "count":
+            np.sum(np.where(gap, 0, part), axis=0, dtype=np.float64, out=total[k])
+    if operation == "count":
+        return count
+    if operation == "avg":
+        return total / count
+    return np.where(count == 0, np.nan, total)
+
+
 def stage_groups(
     ctx: OpContext,
     cube: Cube,
@@ -88,6 +115,9 @@ def stage_groups(
     inner = max(1, cube.elements // max(cube.shape[0], 1))
 
     def reduce_along(block: np.ndarray, local: np.ndarray) -> np.ndarray:
+        if axis == 0 and operation in ("count", "sum", "avg"):
+            with np.errstate(all="ignore"):
+                return reduce_rows(block, local, operation, missing).astype(out_dtype)
         moved = np.moveaxis(np.asarray(block), axis, -1)
         with np.errstate(all="ignore"):
             reduced = reduce_groups(moved, local, operation, order=order, missing=missing)
