@@ -64,13 +64,18 @@ def quantile(m, *args):
     qs = [float(a) for a in args if not isinstance(a, str)] or [0.5]
     if any(not 0 <= q <= 1 for q in qs):
         raise ValidationError("oph_gsl_quantile: every q must lie between 0 and 1")
-    with np.errstate(all="ignore"):
-        return np.moveaxis(np.nanquantile(m, qs, axis=-1), 0, -1)
+    rows = np.asarray(m, dtype=np.float64).reshape(-1, np.shape(m)[-1])
+    out = np.full((len(rows), len(qs)), np.nan)
+    valued = ~np.isnan(rows).all(axis=-1)  # a row of only missing values has missing quantiles
+    if valued.any():
+        out[valued] = np.nanquantile(rows[valued], qs, axis=-1).T
+    return out.reshape(*np.shape(m)[:-1], len(qs))
 
 
 def boxplot(m):
+    low, high = np.fmin.reduce(m, axis=-1), np.fmax.reduce(m, axis=-1)  # NaN only if all are
     return np.concatenate(
-        [_column(np.nanmin(m, axis=-1)), quantile(m, 0.25, 0.5, 0.75), _column(np.nanmax(m, -1))],
+        [_column(low), quantile(m, 0.25, 0.5, 0.75), _column(high)],
         axis=-1,
     )
 
