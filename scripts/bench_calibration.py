@@ -347,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         name, raw, out = args.run
         PIPELINES[name](Path(raw), Path(out))
         return 0
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         (scaling if args.scaling else bench)(args, Path(tmp))
     return 0

@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in args.pipelines.split(",") if n not in PIPELINES and n not in BUDGETS]
     if unknown:
         parser.error(f"unknown pipeline(s) {', '.join(unknown)}")
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         bench(args, Path(tmp))
     return 0
