@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,14 +61,26 @@ def run_elsewhere(commands: list[str], servers: list[subprocess.Popen]) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for command in commands:
         if command.startswith("ophsh serve"):
-            server = subprocess.Popen(
-                command, shell=True, env=env, stdout=subprocess.PIPE, text=True
+            server = subprocess.Popen(  # its own process group: the shell and the server
+                command,
+                shell=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
             )
             servers.append(server)
             assert server.stdout.readline().startswith("ophsh serve: https://127.0.0.1:")
         else:
             done = subprocess.run(command, shell=True, env=env, capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
+
+
+def stop(servers: list[subprocess.Popen]) -> None:
+    """Stop the servers run_elsewhere started: the shell that ran each, and the server itself."""
+    for server in servers:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
 
 
 def test_every_lesson_is_valid_and_every_solution_passes_its_own_check(course):
@@ -92,9 +105,7 @@ def test_every_lesson_is_valid_and_every_solution_passes_its_own_check(course):
             assert ("ok", course.fill(step.done) or "Right.") in messages or not step.checks, where
             passed += bool(step.checks)
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
+        stop(servers)
     assert passed == sum(1 for lesson in course.lessons for s in lesson.steps if s.checks)
     assert ("ok", "That was the last lesson: the course is complete. Well done!") in messages
     # what the user is told to open is there
@@ -319,7 +330,5 @@ def test_the_whole_course_typed_in_a_terminal(tmp_path):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
+        stop(servers)
     assert (practice.home / "galaxy.png").read_bytes().startswith(b"\x89PNG")
