@@ -436,3 +436,60 @@ def test_cube_names_the_cube_a_task_is_given(submit_doc, run):
     rows = {row[5]: row[8] for row in outcome.reply.document.grid("workflow_list").rows}
     listed_cubes = run("oph_list level=2;").reply.document.grid("list").rows
     assert [r[3] for r in listed_cubes if r[2] == rows["copy"]] == [f"of {rows['cube']}"]
+
+
+# -- the catalogue's temperature/salinity workflow (generic/temperature_salinity.json) --------
+def nemo_records(folder: Path, count: int) -> np.ndarray:
+    """``count`` one-step records as the workflow reads them: votemper and vosaline on (y, x,
+    time_counter), land 0 (the workflow's missing value); tos from make_climate gives
+    votemper, salinity is made from it. Returns votemper (record, y, x)."""
+    source = make_climate(folder.parent / "source.nc", years=(count + 11) // 12, grid=30)
+    with netCDF4.Dataset(source) as ds:
+        temperature = ds["tos"][:count].filled(0).astype(np.float32)
+        time = ds["time"][:count]
+    for i in range(count):
+        with netCDF4.Dataset(folder / f"GLOB16_1d_grid_T2D_record_{i + 1}.nc", "w") as ds:
+            for name, size in (("time_counter", None), ("y", 6), ("x", 12)):
+                ds.createDimension(name, size)
+            t = ds.createVariable("time_counter", "f8", ("time_counter",))
+            t.units, t.calendar = "days since 1850-01-01", "360_day"
+            t[:] = time[i : i + 1]
+            for name, values in (
+                ("votemper", temperature[i]),
+                ("vosaline", salinity(temperature[i])),
+            ):
+                ds.createVariable(name, "f4", ("time_counter", "y", "x"))[:] = values[None]
+    return temperature
+
+
+def salinity(temperature: np.ndarray) -> np.ndarray:
+    return np.where(temperature == 0, 0, 30 + temperature / 10).astype(np.float32)
+
+
+def test_temperature_and_salinity_series_grow_one_record_at_a_time(shell, tmp_path):
+    """oph_mergecubes mode=a;hold_values=yes appends each new record's mean (implicit size 1)
+    to the series so far (size 2, 3, ...), keeping the records' times."""
+    records = tmp_path / "data" / "records"
+    records.mkdir(parents=True)
+    out = tmp_path / "data" / "out"
+    out.mkdir()
+    temperature = nemo_records(records, 51)
+    args = ("1", str(records), "votemper", "vosaline", str(out), "3:8", "2:5")
+    result = statuses(submit(shell, WORKFLOWS / "temperature_salinity.json", *args))
+    appended = [status for name, status in result.items() if name.startswith("mergecubes")]
+    assert appended.count("COMPLETED") == 2 * 2 * 49  # variables x spaces x records 2..50
+    assert set(result.values()) == {"COMPLETED", "UNSELECTED"}
+    first_times = []
+    for i in range(50):
+        with netCDF4.Dataset(records / f"GLOB16_1d_grid_T2D_record_{i + 1}.nc") as ds:
+            first_times.append(float(ds["time_counter"][0]))
+    for variable, values in (("votemper", temperature), ("vosaline", salinity(temperature))):
+        for space, block in (("global", values), ("local", values[:, 1:5, 2:8])):
+            with netCDF4.Dataset(out / f"{variable}_{space}_50_progress.nc") as ds:
+                series = ds[variable][:]
+                times = ds["time_counter"][:]
+            # per record: the average over x of the non-missing cells, then over the rows
+            sums = np.where(block == 0, np.nan, block)
+            expected = np.nanmean(np.nanmean(sums, axis=2), axis=1)
+            np.testing.assert_allclose(np.ravel(series), expected[:50], rtol=1e-5)
+            np.testing.assert_allclose(times, first_times)  # hold_values=yes
