@@ -493,3 +493,71 @@ def test_temperature_and_salinity_series_grow_one_record_at_a_time(shell, tmp_pa
             expected = np.nanmean(np.nanmean(sums, axis=2), axis=1)
             np.testing.assert_allclose(np.ravel(series), expected[:50], rtol=1e-5)
             np.testing.assert_allclose(times, first_times)  # hold_values=yes
+
+
+# -- the catalogue's CLIPC SST workflows (clipc/sea_surface_temperature) -----------------------
+POSTPROCESS = '#!/bin/sh\ntest -f "$1/$2" && echo "$(basename "$0") $2" >> "$1/scripts.log"\n'
+
+
+def packed(path: Path, variable: str) -> np.ndarray:
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_maskandscale(False)
+        return ds[variable][:]
+
+
+def mean_of_valid(values: np.ndarray, axis: int) -> np.ndarray:
+    """int16 mean of the values other than -32768 (-32768 when there are none), truncated."""
+    valid = values != -32768
+    counts = valid.sum(axis=axis)
+    sums = np.where(valid, values.astype(np.float64), 0).sum(axis=axis)
+    means = np.trunc(sums / np.maximum(counts, 1))
+    return np.where(counts > 0, means, -32768).astype(np.int16)
+
+
+@pytest.mark.parametrize("name", ["sst_monthly", "sst_monthly_delete"])
+def test_the_sst_climatology_and_anomaly_of_packed_daily_shorts(shell, run, tmp_path, name):
+    """Monthly means of int16 daily SST (1991-01..2010-04, 232 months), the mean of every 12th
+    month from each calendar month, and the anomaly from the mean of all months (oph_apply
+    oph_extend(oph_reduce(...), 232)), exported and handed to post-processing scripts."""
+    from make_climate import make_packed_sst
+
+    data = tmp_path / "data"
+    source = make_packed_sst(data / "ESA-CCI-SST-1991_2010_day.nc", grid=30)
+    scripts = data / "scripts"
+    scripts.mkdir()
+    for script in (
+        "postprocess_sst",
+        "postprocess_clim",
+        "postprocess_anomaly",
+        "postproc_attribute",
+    ):
+        (scripts / f"{script}.sh").write_text(POSTPROCESS)
+        (scripts / f"{script}.sh").chmod(0o755)
+    out = data / "out"
+    out.mkdir()
+    result = statuses(submit(shell, WORKFLOWS / f"{name}.json", "1", str(out), str(scripts)))
+    assert set(result.values()) == {"COMPLETED"}
+
+    raw = packed(source, "analysed_sst")
+    with netCDF4.Dataset(source) as ds:
+        dates = netCDF4.num2date(ds["time"][:], ds["time"].units, ds["time"].calendar)
+    month = np.array([(d.year - 1991) * 12 + d.month - 1 for d in dates])
+    assert month.max() == 231
+    daily = np.where((raw > 4500) | (raw < -300), -32768, raw)
+    monthly = np.stack([mean_of_valid(daily[month == m], 0) for m in range(232)], axis=-1)
+    got = packed(out / "SST_ESA-CCI-SST_1991-2010_mon.nc", "monthly_mean_sst")
+    np.testing.assert_array_equal(got, monthly)
+    assert (got == -32768).any()  # land
+    names = ["Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug"]
+    for index, label in enumerate(names):  # month index+1, every 12th: the first is January
+        got = packed(out / f"{label}_SST_ESA-CCI-SST_1991-2010_mon.nc", "monthly_clim_mean_sst")
+        np.testing.assert_array_equal(got, mean_of_valid(monthly[..., index::12], -1))
+    overall = mean_of_valid(monthly, -1)[..., None]
+    land = overall == -32768
+    anomaly = np.where(land | (monthly == -32768), -32768, monthly - overall).astype(np.int16)
+    got = packed(out / "ANOMALY_ESA-CCI-SST_1991-2010_mon.nc", "monthly_anomaly")
+    np.testing.assert_array_equal(got, anomaly)
+    logged = (out / "scripts.log").read_text().split("\n")
+    assert len([line for line in logged if line]) == 2 * (1 + 12 + 1)  # 2 scripts per export
+    if name == "sst_monthly_delete":
+        assert listed(run) == []  # its intermediate cubes deleted, its container too
