@@ -561,3 +561,47 @@ def test_the_sst_climatology_and_anomaly_of_packed_daily_shorts(shell, run, tmp_
     assert len([line for line in logged if line]) == 2 * (1 + 12 + 1)  # 2 scripts per export
     if name == "sst_monthly_delete":
         assert listed(run) == []  # its intermediate cubes deleted, its container too
+
+
+# -- the catalogue's anomaly workflow (generic/anomaly.json) -----------------------------------
+def test_a_loop_over_the_files_oph_fs_lists_imports_them_all(shell, tmp_path):
+    """oph_for values=/FOLDER(*,2) takes the file names from oph_fs's reply, so the loop is
+    unrolled once oph_fs has run; the files join one cube and give the anomaly from its mean."""
+    folder = tmp_path / "data" / "series"
+    files = [
+        make_climate(folder / f"tos_{year}.nc", years=1, grid=30, start_year=year)
+        for year in range(3)
+    ]
+    # as the workflow expects: $2 relative to the data directory, whose listing's title is /$2
+    assert shell.run_line("setenv OPH_CDD=/").ok
+    relative = str(folder).lstrip("/")
+    result = statuses(submit(shell, WORKFLOWS / "anomaly.json", "1", relative, "tos"))
+    assert set(result.values()) == {"COMPLETED", "UNSELECTED"}
+    assert [result[f"importnc [{i}]"] for i in (1, 2, 3)] == ["COMPLETED"] + ["UNSELECTED"] * 2
+    assert [result[f"concatnc [{i}]"] for i in (2, 3)] == ["COMPLETED"] * 2
+    source = np.ma.concatenate([masked_tos(f) for f in files])  # 36 months
+    expected = (source - source.mean(axis=0)).transpose(1, 2, 0)
+    exported = [f for f in tmp_path.rglob("*.nc") if f.parent != folder]
+    got = []
+    for file in exported:
+        with netCDF4.Dataset(file) as ds:
+            if "anomaly" in ds.variables:
+                got.append(ds["anomaly"][:])
+    assert len(got) == 1 and got[0].shape == expected.shape
+    values = np.ma.filled(got[0], np.nan)
+    land = values[expected.mask]
+    assert land.size and not np.isfinite(land[land < 1e20]).any()  # missing: NaN or the 1e20
+    np.testing.assert_allclose(values[~expected.mask], expected.compressed(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_loop_over_a_reply_that_names_nothing_stops_with_a_clear_error(submit_doc):
+    flow = flow_of(
+        task("list", "oph_fs", ["dpath=/"]),
+        task("for", "oph_for", ["key=f", "values=/nowhere(*,2)"], {"task": "list"}),
+        task("make", "oph_createcontainer", ["container=@{f}", "dim=x", "dim_type=int"],
+             {"task": "for"}),
+        task("end", "oph_endfor", [], {"task": "make"}),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    assert not outcome.ok
+    assert "oph_for values=/nowhere(*,2) names nothing in its parents' replies" in outcome.message
