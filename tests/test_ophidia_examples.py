@@ -605,3 +605,24 @@ def test_a_loop_over_a_reply_that_names_nothing_stops_with_a_clear_error(submit_
     outcome = submit_doc(flow)
     assert not outcome.ok
     assert "oph_for values=/nowhere(*,2) names nothing in its parents' replies" in outcome.message
+
+
+@pytest.mark.parametrize("parallel", ["no", "yes"])
+def test_an_endfor_hands_on_the_last_iteration_or_all_of_them(submit_doc, parallel):
+    """As Ophidia's oph_endfor: a sequential loop's gives the last iteration's cube, a parallel
+    loop's every iteration's (a single dependency on it then fails)."""
+    flow = flow_of(
+        task("c", "oph_createcontainer", CONTAINER),
+        task("for", "oph_for", ["key=i", "counter=1:3", f"parallel={parallel}"], {"task": "c"}),
+        task("cube", "oph_randcube", [*RAND, "description=&{i}"], {"task": "for"}),
+        task("end", "oph_endfor", [], single("cube")),
+        task("schema", "oph_cubeschema", [], single("end")),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    rows = {row[5]: row for row in outcome.reply.document.grid("workflow_list").rows}
+    if parallel == "no":
+        assert outcome.ok, outcome.message
+        assert rows["end"][8] == rows["cube [3]"][8] and rows["schema"][8] == rows["end"][8]
+    else:
+        assert len(rows["end"][8].split("|")) == 3
+        assert not outcome.ok and "'end' gave 3 outputs" in outcome.message
