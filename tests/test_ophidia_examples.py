@@ -436,3 +436,193 @@ def test_cube_names_the_cube_a_task_is_given(submit_doc, run):
     rows = {row[5]: row[8] for row in outcome.reply.document.grid("workflow_list").rows}
     listed_cubes = run("oph_list level=2;").reply.document.grid("list").rows
     assert [r[3] for r in listed_cubes if r[2] == rows["copy"]] == [f"of {rows['cube']}"]
+
+
+# -- the catalogue's temperature/salinity workflow (generic/temperature_salinity.json) --------
+def nemo_records(folder: Path, count: int) -> np.ndarray:
+    """``count`` one-step records as the workflow reads them: votemper and vosaline on (y, x,
+    time_counter), land 0 (the workflow's missing value); tos from make_climate gives
+    votemper, salinity is made from it. Returns votemper (record, y, x)."""
+    source = make_climate(folder.parent / "source.nc", years=(count + 11) // 12, grid=30)
+    with netCDF4.Dataset(source) as ds:
+        temperature = ds["tos"][:count].filled(0).astype(np.float32)
+        time = ds["time"][:count]
+    for i in range(count):
+        with netCDF4.Dataset(folder / f"GLOB16_1d_grid_T2D_record_{i + 1}.nc", "w") as ds:
+            for name, size in (("time_counter", None), ("y", 6), ("x", 12)):
+                ds.createDimension(name, size)
+            t = ds.createVariable("time_counter", "f8", ("time_counter",))
+            t.units, t.calendar = "days since 1850-01-01", "360_day"
+            t[:] = time[i : i + 1]
+            for name, values in (
+                ("votemper", temperature[i]),
+                ("vosaline", salinity(temperature[i])),
+            ):
+                ds.createVariable(name, "f4", ("time_counter", "y", "x"))[:] = values[None]
+    return temperature
+
+
+def salinity(temperature: np.ndarray) -> np.ndarray:
+    return np.where(temperature == 0, 0, 30 + temperature / 10).astype(np.float32)
+
+
+def test_temperature_and_salinity_series_grow_one_record_at_a_time(shell, tmp_path):
+    """oph_mergecubes mode=a;hold_values=yes appends each new record's mean (implicit size 1)
+    to the series so far (size 2, 3, ...), keeping the records' times."""
+    records = tmp_path / "data" / "records"
+    records.mkdir(parents=True)
+    out = tmp_path / "data" / "out"
+    out.mkdir()
+    temperature = nemo_records(records, 51)
+    args = ("1", str(records), "votemper", "vosaline", str(out), "3:8", "2:5")
+    result = statuses(submit(shell, WORKFLOWS / "temperature_salinity.json", *args))
+    appended = [status for name, status in result.items() if name.startswith("mergecubes")]
+    assert appended.count("COMPLETED") == 2 * 2 * 49  # variables x spaces x records 2..50
+    assert set(result.values()) == {"COMPLETED", "UNSELECTED"}
+    first_times = []
+    for i in range(50):
+        with netCDF4.Dataset(records / f"GLOB16_1d_grid_T2D_record_{i + 1}.nc") as ds:
+            first_times.append(float(ds["time_counter"][0]))
+    for variable, values in (("votemper", temperature), ("vosaline", salinity(temperature))):
+        for space, block in (("global", values), ("local", values[:, 1:5, 2:8])):
+            with netCDF4.Dataset(out / f"{variable}_{space}_50_progress.nc") as ds:
+                series = ds[variable][:]
+                times = ds["time_counter"][:]
+            # per record: the average over x of the non-missing cells, then over the rows
+            sums = np.where(block == 0, np.nan, block)
+            expected = np.nanmean(np.nanmean(sums, axis=2), axis=1)
+            np.testing.assert_allclose(np.ravel(series), expected[:50], rtol=1e-5)
+            np.testing.assert_allclose(times, first_times)  # hold_values=yes
+
+
+# -- the catalogue's CLIPC SST workflows (clipc/sea_surface_temperature) -----------------------
+POSTPROCESS = '#!/bin/sh\ntest -f "$1/$2" && echo "$(basename "$0") $2" >> "$1/scripts.log"\n'
+
+
+def packed(path: Path, variable: str) -> np.ndarray:
+    with netCDF4.Dataset(path) as ds:
+        ds.set_auto_maskandscale(False)
+        return ds[variable][:]
+
+
+def mean_of_valid(values: np.ndarray, axis: int) -> np.ndarray:
+    """int16 mean of the values other than -32768 (-32768 when there are none), truncated."""
+    valid = values != -32768
+    counts = valid.sum(axis=axis)
+    sums = np.where(valid, values.astype(np.float64), 0).sum(axis=axis)
+    means = np.trunc(sums / np.maximum(counts, 1))
+    return np.where(counts > 0, means, -32768).astype(np.int16)
+
+
+@pytest.mark.parametrize("name", ["sst_monthly", "sst_monthly_delete"])
+def test_the_sst_climatology_and_anomaly_of_packed_daily_shorts(shell, run, tmp_path, name):
+    """Monthly means of int16 daily SST (1991-01..2010-04, 232 months), the mean of every 12th
+    month from each calendar month, and the anomaly from the mean of all months (oph_apply
+    oph_extend(oph_reduce(...), 232)), exported and handed to post-processing scripts."""
+    from make_climate import make_packed_sst
+
+    data = tmp_path / "data"
+    source = make_packed_sst(data / "ESA-CCI-SST-1991_2010_day.nc", grid=30)
+    scripts = data / "scripts"
+    scripts.mkdir()
+    for script in (
+        "postprocess_sst",
+        "postprocess_clim",
+        "postprocess_anomaly",
+        "postproc_attribute",
+    ):
+        (scripts / f"{script}.sh").write_text(POSTPROCESS)
+        (scripts / f"{script}.sh").chmod(0o755)
+    out = data / "out"
+    out.mkdir()
+    result = statuses(submit(shell, WORKFLOWS / f"{name}.json", "1", str(out), str(scripts)))
+    assert set(result.values()) == {"COMPLETED"}
+
+    raw = packed(source, "analysed_sst")
+    with netCDF4.Dataset(source) as ds:
+        dates = netCDF4.num2date(ds["time"][:], ds["time"].units, ds["time"].calendar)
+    month = np.array([(d.year - 1991) * 12 + d.month - 1 for d in dates])
+    assert month.max() == 231
+    daily = np.where((raw > 4500) | (raw < -300), -32768, raw)
+    monthly = np.stack([mean_of_valid(daily[month == m], 0) for m in range(232)], axis=-1)
+    got = packed(out / "SST_ESA-CCI-SST_1991-2010_mon.nc", "monthly_mean_sst")
+    np.testing.assert_array_equal(got, monthly)
+    assert (got == -32768).any()  # land
+    names = ["Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug"]
+    for index, label in enumerate(names):  # month index+1, every 12th: the first is January
+        got = packed(out / f"{label}_SST_ESA-CCI-SST_1991-2010_mon.nc", "monthly_clim_mean_sst")
+        np.testing.assert_array_equal(got, mean_of_valid(monthly[..., index::12], -1))
+    overall = mean_of_valid(monthly, -1)[..., None]
+    land = overall == -32768
+    anomaly = np.where(land | (monthly == -32768), -32768, monthly - overall).astype(np.int16)
+    got = packed(out / "ANOMALY_ESA-CCI-SST_1991-2010_mon.nc", "monthly_anomaly")
+    np.testing.assert_array_equal(got, anomaly)
+    logged = (out / "scripts.log").read_text().split("\n")
+    assert len([line for line in logged if line]) == 2 * (1 + 12 + 1)  # 2 scripts per export
+    if name == "sst_monthly_delete":
+        assert listed(run) == []  # its intermediate cubes deleted, its container too
+
+
+# -- the catalogue's anomaly workflow (generic/anomaly.json) -----------------------------------
+def test_a_loop_over_the_files_oph_fs_lists_imports_them_all(shell, tmp_path):
+    """oph_for values=/FOLDER(*,2) takes the file names from oph_fs's reply, so the loop is
+    unrolled once oph_fs has run; the files join one cube and give the anomaly from its mean."""
+    folder = tmp_path / "data" / "series"
+    files = [
+        make_climate(folder / f"tos_{year}.nc", years=1, grid=30, start_year=year)
+        for year in range(3)
+    ]
+    # as the workflow expects: $2 relative to the data directory, whose listing's title is /$2
+    assert shell.run_line("setenv OPH_CDD=/").ok
+    relative = str(folder).lstrip("/")
+    result = statuses(submit(shell, WORKFLOWS / "anomaly.json", "1", relative, "tos"))
+    assert set(result.values()) == {"COMPLETED", "UNSELECTED"}
+    assert [result[f"importnc [{i}]"] for i in (1, 2, 3)] == ["COMPLETED"] + ["UNSELECTED"] * 2
+    assert [result[f"concatnc [{i}]"] for i in (2, 3)] == ["COMPLETED"] * 2
+    source = np.ma.concatenate([masked_tos(f) for f in files])  # 36 months
+    expected = (source - source.mean(axis=0)).transpose(1, 2, 0)
+    exported = [f for f in tmp_path.rglob("*.nc") if f.parent != folder]
+    got = []
+    for file in exported:
+        with netCDF4.Dataset(file) as ds:
+            if "anomaly" in ds.variables:
+                got.append(ds["anomaly"][:])
+    assert len(got) == 1 and got[0].shape == expected.shape
+    values = np.ma.filled(got[0], np.nan)
+    land = values[expected.mask]
+    assert land.size and not np.isfinite(land[land < 1e20]).any()  # missing: NaN or the 1e20
+    np.testing.assert_allclose(values[~expected.mask], expected.compressed(), rtol=1e-4, atol=1e-4)
+
+
+def test_a_loop_over_a_reply_that_names_nothing_stops_with_a_clear_error(submit_doc):
+    flow = flow_of(
+        task("list", "oph_fs", ["dpath=/"]),
+        task("for", "oph_for", ["key=f", "values=/nowhere(*,2)"], {"task": "list"}),
+        task("make", "oph_createcontainer", ["container=@{f}", "dim=x", "dim_type=int"],
+             {"task": "for"}),
+        task("end", "oph_endfor", [], {"task": "make"}),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    assert not outcome.ok
+    assert "oph_for values=/nowhere(*,2) names nothing in its parents' replies" in outcome.message
+
+
+@pytest.mark.parametrize("parallel", ["no", "yes"])
+def test_an_endfor_hands_on_the_last_iteration_or_all_of_them(submit_doc, parallel):
+    """As Ophidia's oph_endfor: a sequential loop's gives the last iteration's cube, a parallel
+    loop's every iteration's (a single dependency on it then fails)."""
+    flow = flow_of(
+        task("c", "oph_createcontainer", CONTAINER),
+        task("for", "oph_for", ["key=i", "counter=1:3", f"parallel={parallel}"], {"task": "c"}),
+        task("cube", "oph_randcube", [*RAND, "description=&{i}"], {"task": "for"}),
+        task("end", "oph_endfor", [], single("cube")),
+        task("schema", "oph_cubeschema", [], single("end")),
+    )  # fmt: skip
+    outcome = submit_doc(flow)
+    rows = {row[5]: row for row in outcome.reply.document.grid("workflow_list").rows}
+    if parallel == "no":
+        assert outcome.ok, outcome.message
+        assert rows["end"][8] == rows["cube [3]"][8] and rows["schema"][8] == rows["end"][8]
+    else:
+        assert len(rows["end"][8].split("|")) == 3
+        assert not outcome.ok and "'end' gave 3 outputs" in outcome.message

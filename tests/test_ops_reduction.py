@@ -198,6 +198,40 @@ def test_mergecubes_appends_or_interlaces(load, run, values, mode, join):
     assert np.array_equal(values(), expected.reshape(3, 8))
 
 
+def naxis1(run) -> tuple[str, list[str]]:
+    """The current cube's NAXIS1: its type and values, as oph_cubeschema shows them."""
+    doc = run("oph_cubeschema level=2;dim=NAXIS1").reply.document
+    info = doc.grid("cubeschema_diminfo")
+    types = dict(zip(info.column("NAME"), info.column("TYPE"), strict=True))
+    return types["NAXIS1"], doc.grid("cubeschema_dimvalues").column("VALUE")
+
+
+@pytest.mark.parametrize("hold", ["yes", "no"])
+def test_mergecubes_appends_arrays_of_other_lengths(load, run, values, hold):
+    """As in Ophidia 1.9: with mode=a the implicit dimension may differ in size; hold_values=yes
+    keeps each cube's values in turn, no numbers them 1..n as a long dimension."""
+    a, b = frames(1, shape=(3, 4), seed=11)[0], frames(1, shape=(3, 2), seed=12)[0]
+    load([a], tag="A")
+    load([b], tag="B")
+    run(f"oph_mergecubes cubes=[container=c];mode=a;hold_values={hold}")
+    assert np.array_equal(values(), np.concatenate([a, b], axis=1).astype(np.float64))
+    kind, shown = naxis1(run)
+    if hold == "yes":
+        assert (kind, shown) == ("int", ["1", "2", "3", "4", "1", "2"])
+    else:
+        assert (kind, shown) == ("long", [str(i) for i in range(1, 7)])
+
+
+def test_mergecubes_interlaces_only_arrays_of_one_length(load, run, shell):
+    load(frames(1, shape=(3, 4), seed=13), tag="A")
+    load(frames(1, shape=(3, 2), seed=14), tag="B")
+    outcome = shell.run_line("oph_mergecubes cubes=[container=c];mode=i")
+    assert not outcome.ok and "dimension NAXIS1 differs" in outcome.message
+    only_a = "[container=c;metadata_key=TAG;metadata_value=A]"
+    run(f"oph_mergecubes cubes={only_a};number=2;hold_values=yes")
+    assert naxis1(run) == ("int", ["1", "2", "3", "4"] * 2)  # Ophidia's: one after the other
+
+
 @pytest.mark.parametrize("n", [2, 3, 8, 15, 16, 60, 129, 200])
 @pytest.mark.parametrize("order", [0.0, 0.1, 0.5, 0.75, 1.0])
 def test_quantile_kernel_matches_numpy_for_any_count(n, order):

@@ -111,6 +111,10 @@ def test_normalize_and_quantize(block):
         ("oph_concat(measure,oph_reverse(measure))", lambda a: np.hstack([a, a[:, ::-1]])),
         ("oph_extend(measure,2)", lambda a: np.hstack([a, a])),
         ("oph_extend(measure,2,'i')", lambda a: np.repeat(a, 2, -1)),
+        (
+            "oph_extend(oph_reduce(measure,'oph_avg',0),oph_count_array(measure))",
+            lambda a: np.repeat(np.nanmean(a, -1, keepdims=True), 7, -1),
+        ),
         ("oph_padding(measure,9,0)", lambda a: np.hstack([a, np.zeros((5, 2))])),
         (
             "oph_interlace(measure,oph_mul_scalar(measure,2))",

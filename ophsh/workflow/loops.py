@@ -4,6 +4,10 @@ The body of a loop is every task that depends (directly or not) on the oph_for a
 matching oph_endfor depends. Each iteration gets copies of the body named ``TASK [i]``, with
 ``@{key}``/``@key`` replaced by the iteration's value and ``&{key}``/``&key`` by its counter.
 Iterations run one after the other unless ``parallel=yes``. Inner loops unroll first.
+
+A loop whose ``values=`` points into a parent's reply (an item such as ``/data(*,2)``, see
+:mod:`ophsh.workflow.references`) cannot be unrolled before its parents have run: it is left
+whole and :func:`unfold` unrolls it when it is reached, with the values read from the replies.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import replace
 
 from ophsh.workflow.model import Dependency, Task, Workflow, WorkflowError
 
-__all__ = ["counter_values", "substitute_variables", "unroll"]
+__all__ = ["counter_values", "reads_replies", "substitute_variables", "unfold", "unroll"]
 
 
 def counter_values(text: str) -> list[str]:
@@ -51,6 +55,37 @@ def substitute_variables(text: str, values: dict[str, str], counters: dict[str, 
     return re.sub(r"&\{(\w+)\}|&(\w+)", swap(counters), text)
 
 
+def reads_replies(task: Task) -> bool:
+    """Whether an oph_for takes its values from a parent's reply (an item ``name(row,col)``)."""
+    values = task.arg("values", "-")
+    return task.operator == "oph_for" and any(
+        re.fullmatch(r"[^()]+\([^()]*\)", item) for item in values.split("|")
+    )
+
+
+def unfold(tasks: list[Task], loop: Task, values: str) -> list[Task]:
+    """The tasks with ``loop`` (left whole by :func:`unroll`) replaced by its iterations over
+    ``values``, as they are once its parents' replies are known."""
+    end, body = _matching_end(tasks, loop)
+    arguments = tuple((k, values if k == "values" else v) for k, v in loop.arguments)
+    return _expand(tasks, loop.with_(arguments=arguments), end, body)
+
+
+def _matching_end(tasks: list[Task], loop: Task) -> tuple[Task, set[str]]:
+    """The oph_endfor closing ``loop`` (the first below it with as many oph_for as oph_endfor
+    in between) and the loop's body."""
+    kids, parents = _children(tasks), {t.name: {d.task for d in t.dependencies} for t in tasks}
+    below = _reach(loop.name, kids)
+    by_name = {t.name: t for t in tasks}
+    for task in tasks:
+        if task.operator != "oph_endfor" or task.name not in below:
+            continue
+        between = [by_name[n].operator for n in below & _reach(task.name, parents)]
+        if between.count("oph_for") == between.count("oph_endfor"):
+            return task, below & _reach(task.name, parents)
+    raise WorkflowError(f"task '{loop.name}': this oph_for has no oph_endfor after it")
+
+
 def _children(tasks: list[Task]) -> dict[str, set[str]]:
     kids: dict[str, set[str]] = {t.name: set() for t in tasks}
     for task in tasks:
@@ -84,6 +119,9 @@ def unroll(workflow: Workflow) -> Workflow:
             below = _reach(loop.name, kids)
             if not any(t.name in below for t in loops):
                 break
+        if reads_replies(loop):  # unrolled when it runs (unfold); its oph_endfor is taken
+            done |= {loop.name, _matching_end(tasks, loop)[0].name}
+            continue
         ends = [t for t in tasks if t.operator == "oph_endfor" and t.name in below - done]
         end = next(
             (e for e in ends if not (_reach(e.name, parents) & {x.name for x in ends})), None
@@ -138,6 +176,9 @@ def _expand(tasks: list[Task], loop: Task, end: Task, body: set[str]) -> list[Ta
                 task.with_(name=rename[task.name], arguments=args, dependencies=tuple(deps))
             )
         previous = [rename[name] for name in lasts]
+    # a sequential loop's oph_endfor hands on what the last iteration gives (each iteration
+    # waits for the one before); a parallel loop's, what all of them give
+    last = f" [{count}]"
     out: list[Task] = []
     for task in tasks:
         if task.name in body:
@@ -151,7 +192,7 @@ def _expand(tasks: list[Task], loop: Task, end: Task, body: set[str]) -> list[Ta
                 for d in task.dependencies
                 if d.task in body
                 for c in copies
-                if c.name.rsplit(" [", 1)[0] == d.task
+                if c.name.rsplit(" [", 1)[0] == d.task and (parallel or c.name.endswith(last))
             ]
             task = task.with_(dependencies=tuple(deps))
         elif any(d.task in body for d in task.dependencies):

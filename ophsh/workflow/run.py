@@ -29,7 +29,13 @@ from ophsh.spec import Specs
 from ophsh.syntax import validate
 from ophsh.workflow.check import check, order
 from ophsh.workflow.conditions import truth
-from ophsh.workflow.loops import counter_values, substitute_variables, unroll
+from ophsh.workflow.loops import (
+    counter_values,
+    reads_replies,
+    substitute_variables,
+    unfold,
+    unroll,
+)
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
 from ophsh.workflow.references import expand
 
@@ -133,7 +139,10 @@ class _Run:
             while pending or running:
                 if self.cancel.is_set() or self.cancel.halted:
                     self.stop = True
+                unfolded = False
                 for name in list(pending):
+                    if name not in pending:  # the body of a loop unfolded meanwhile
+                        continue
                     if self.stop:
                         self._finish(name, "ABORTED", "the workflow stopped before this task")
                         pending.remove(name)
@@ -142,7 +151,10 @@ class _Run:
                     if verdict == "wait" or (verdict == "run" and len(running) >= workers):
                         continue
                     pending.remove(name)
-                    if verdict == "run":
+                    if verdict == "run" and reads_replies(self.tasks[name]):
+                        self._unfold(self.tasks[name], pending)
+                        unfolded = True
+                    elif verdict == "run":
                         self.states[name].status = "RUNNING"
                         running[pool.submit(self._run_task, self.tasks[name])] = name
                     else:
@@ -152,12 +164,44 @@ class _Run:
                     for future in finished:
                         running.pop(future)
                         future.result()
-                elif pending and not self.stop:
+                elif pending and not self.stop and not unfolded:
                     for name in pending:  # unreachable with a checked workflow; never hang
                         self._finish(name, "ABORTED", "its dependencies cannot be met")
                     pending.clear()
         self._on_exit()
         return self._document()
+
+    def _unfold(self, loop: Task, pending: list[str]) -> None:
+        """Unroll a loop over values read from its parents' replies, now that they have run:
+        its body's tasks give way to their iterations, which join the schedule."""
+        self.states[loop.name].begin = now()
+        replies = [self.states[d.task].reply for d in loop.dependencies]
+        given = substitute_variables(loop.arg("values"), self.variables, {})
+        values = expand(given, [r for r in replies if r is not None])
+        if reads_replies(loop.with_(arguments=(("values", values),))):
+            message = f"oph_for values={given} names nothing in its parents' replies"
+            self._finish(loop.name, "ERROR", message)
+            self.stop = True
+            return
+        try:
+            tasks = unfold(list(self.tasks.values()), loop, values)
+        except OphshError as err:
+            self._finish(loop.name, "ERROR", str(err))
+            self.stop = True
+            return
+        names = {t.name for t in tasks}
+        gone = [n for n in self.tasks if n not in names]
+        added = [t.name for t in tasks if t.name not in self.tasks]
+        with self.lock:  # _finish counts the states from the workers' threads
+            marker = max(s.marker for s in self.states.values())
+            for name in gone:
+                del self.states[name]
+            for i, name in enumerate(added):
+                self.states[name] = TaskState(marker=marker + i + 1)
+        self.tasks = {t.name: t for t in tasks}
+        self.order = [n for n in self.order if n in names] + added
+        pending[:] = [n for n in pending if n in names] + added
+        self._finish(loop.name, "COMPLETED", "")
 
     def _readiness(self, task: Task) -> str:
         """run, wait, or the final status the task gets without running."""

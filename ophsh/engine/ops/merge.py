@@ -1,5 +1,5 @@
 """Merging cubes: oph_mergecubes2 (stack along a new dimension) and oph_mergecubes (append or
-interlace along the innermost implicit dimension).
+interlace along the first implicit dimension).
 
 ``cubes=`` takes PIDs joined by ``|`` or, beyond Ophidia, a selection filter in brackets
 (``cubes=[container=night;metadata_key=OBS_TYPE;metadata_value=BIAS]``) that expands to the
@@ -163,32 +163,67 @@ def _extend(ctx: OpContext, p: Params, cubes: list[Cube], dim: Dim) -> None:
     )
 
 
+def _appendable(first: Cube, other: Cube) -> None:
+    """mode=a: the same dimensions as ``first``, only the first implicit one may differ in size."""
+    a, b = first.active_dims, other.active_dims
+    if len(a) != len(b) or any(da.explicit != db.explicit for da, db in zip(a, b, strict=True)):
+        same_shape(first, other)
+    grown = first.implicit_dims[0]
+    for da, db in zip(a, b, strict=True):
+        if da.size != db.size and da.name != grown.name:
+            kind = "explicit" if da.explicit else "implicit"
+            raise OperatorError(
+                f"dimension {da.name} differs: {kind} size {da.size} in {first.pid}, "
+                f"size {db.size} in {other.pid}",
+                hint=f"only {grown.name}, the first implicit dimension, may differ with mode=a",
+            )
+
+
+def _joiner(first: Cube, shape: tuple[int, ...], append: bool) -> Callable:
+    """Join blocks of rows as Ophidia joins row arrays: the flat arrays of a row are
+    concatenated (append) or interlaced element by element, then read in ``shape``."""
+    lead = len(first.explicit_dims)
+
+    def join(parts: list[np.ndarray]) -> np.ndarray:
+        flat = [part.reshape(*part.shape[:lead], -1) for part in parts]
+        row = np.concatenate(flat, axis=-1) if append else np.stack(flat, axis=-1)
+        return row.reshape(*parts[0].shape[:lead], *shape[lead:])
+
+    return join
+
+
 def mergecubes(ctx: OpContext, p: Params) -> None:
-    """Join cubes of one shape along their innermost implicit dimension (append or interlace)."""
-    cubes = _inputs(ctx, p)
+    """Join cubes along the first implicit dimension: ``mode=a`` appends each cube's row arrays
+    (that dimension may differ in size), ``mode=i`` interlaces them element by element (same
+    shapes). With ``hold_values=yes`` the dimension keeps the cubes' values one after the other
+    (in both modes, as Ophidia does), otherwise it becomes a ``long`` index 1..n."""
+    append = p.str("mode") == "a"
+    cubes = _inputs(ctx, p, check_shapes=not append)
     first = cubes[0]
     if not first.implicit_dims:
         raise OperatorError(f"{first.pid} has no implicit dimension to merge along")
-    inner = first.implicit_dims[-1]
-    n = len(cubes)
-    size = inner.size * n
-    if p.str("mode") == "a":
-        join = lambda parts: np.concatenate(parts, axis=-1)  # noqa: E731
-        values = (
-            np.concatenate([np.asarray(c.dim(inner.name).values) for c in cubes])
-            if p.yes("hold_values")
-            else np.arange(1, size + 1)
-        )
+    grown = first.implicit_dims[0]
+    if append:
+        for other in cubes[1:]:
+            _appendable(first, other)
+    sizes = [c.implicit_dims[0].size for c in cubes]
+    size = sum(sizes)
+    if p.yes("hold_values"):
+        values = np.concatenate([np.asarray(c.implicit_dims[0].values) for c in cubes])
+        new = grown.with_(size=size, values=values.astype(np.asarray(grown.values).dtype))
     else:
-        join = lambda parts: np.stack(parts, axis=-1).reshape(*parts[0].shape[:-1], -1)  # noqa: E731
-        values = np.arange(1, size + 1)
-    values = values.astype(np.asarray(inner.values).dtype)
-    shape = (*first.shape[:-1], size)
-    staged = _stream(ctx, cubes, shape, join, "mergecubes")
-    dims = [d.with_(size=size, values=values) if d.name == inner.name else d for d in first.dims]
+        new = grown.with_(size=size, type="long", values=np.arange(1, size + 1, dtype=np.int64))
+    shape = tuple(size if d.name == grown.name else d.size for d in first.active_dims)
+    join = _joiner(first, shape, append)
+    if first.explicit_dims:
+        staged = _stream(ctx, cubes, shape, join, "mergecubes")
+    else:
+        dtype = np.result_type(*[np.dtype(c.storage) for c in cubes])
+        data = join([ctx.whole(c) for c in cubes])
+        staged = ctx.store.arrays.stage(np.asarray(data, dtype=dtype))
     ctx.derive(
         first,
-        dims=dims,
+        dims=[new if d.name == grown.name else d for d in first.dims],
         staged=staged,
         objkey="mergecubes",
         container=p.opt("container"),

@@ -212,8 +212,12 @@ def _rows(arrays):
 
 
 def extend(m, number=1.0, mode="a"):
-    """The array repeated ``number`` times: whole (mode a) or each element in turn (mode i)."""
-    times = int(number)
+    """The array repeated ``number`` times: whole (mode a) or each element in turn (mode i).
+    ``number`` may be a value per row (``oph_count_array(measure)``) when it is one number."""
+    counts = np.unique(np.asarray(number, dtype=np.float64))
+    if counts.size != 1:
+        raise ValidationError("oph_extend: the number of copies differs from row to row")
+    times = int(counts[0])
     if str(mode).lower() not in ("a", "i"):
         raise ValidationError(f"oph_extend: mode '{mode}' is not a (append) or i (interlace)")
     if str(mode).lower() == "i":
