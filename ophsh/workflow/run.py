@@ -15,10 +15,9 @@ import queue
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ophsh.document import Document
 from ophsh.engine.catalog import now
 from ophsh.engine.context import CancelFlag
 from ophsh.engine.inputs import variables
@@ -38,6 +37,7 @@ from ophsh.workflow.loops import (
 )
 from ophsh.workflow.model import CONTROL, Task, Workflow, parse
 from ophsh.workflow.references import expand
+from ophsh.workflow.report import TaskState, report
 
 if TYPE_CHECKING:
     from ophsh.engine.service import Service
@@ -59,19 +59,6 @@ class Prepared:
     @property
     def size(self) -> int:
         return len(self.workflow.tasks)
-
-
-@dataclass
-class TaskState:
-    status: str = "PENDING"
-    outputs: list[str] = field(default_factory=list)
-    taken: bool = False
-    message: str = ""
-    kind: str = "SIMPLE"
-    begin: str = ""
-    end: str = ""
-    marker: int = 0
-    reply: Document | None = None
 
 
 class WorkflowEngine:
@@ -169,7 +156,7 @@ class _Run:
                         self._finish(name, "ABORTED", "its dependencies cannot be met")
                     pending.clear()
         self._on_exit()
-        return self._document()
+        return report(self.user, self.session, self.job, self.states, self.order, self.cancel)
 
     def _unfold(self, loop: Task, pending: list[str]) -> None:
         """Unroll a loop over values read from its parents' replies, now that they have run:
@@ -423,78 +410,6 @@ class _Run:
             for cube in state.outputs:
                 request = TaskRequest("oph_delete", (("cube", cube),))
                 self.service.run_task(self.user, self.session, request)
-
-    def _document(self) -> TaskResult:
-        doc = Document(producer=self.user)
-        failed = [
-            (n, s) for n, s in self.states.items() if s.status in ("ERROR", "ABORTED") and s.message
-        ]
-        status = "OPH_STATUS_ERROR" if failed else "OPH_STATUS_COMPLETED"
-        if failed and (self.cancel.is_set() or self.cancel.halted):
-            status = "OPH_STATUS_ABORTED"
-        doc.add_text("workflow_status", "Workflow Status", status)
-        counts = [
-            sum(s.status == "COMPLETED" for s in self.states.values()),
-            sum(s.status in ("SKIPPED", "UNSELECTED") for s in self.states.values()),
-            len(self.states),
-        ]
-        doc.add_grid(
-            "workflow_progress",
-            "Workflow Progress",
-            ("NUMBER OF COMPLETED TASKS", "NUMBER OF SKIPPED TASKS", "TOTAL NUMBER OF TASKS"),
-            ("int", "int", "int"),
-            [[str(c) for c in counts]],
-        )
-        jobid = self.session.jobid(self.job.workflow, self.job.marker)
-        doc.add_grid(
-            "workflow_list",
-            "Workflow Task List",
-            (
-                "OPH JOB ID",
-                "SESSION CODE",
-                "WORKFLOW ID",
-                "MARKER ID",
-                "PARENT MARKER ID",
-                "TASK NAME",
-                "TYPE",
-                "EXIT STATUS",
-                "OUTPUT",
-                "BEGIN TIME",
-                "END TIME",
-            ),
-            ("string",) * 11,
-            [
-                [
-                    self.session.jobid(self.job.workflow, s.marker),
-                    self.session.code,
-                    str(self.job.workflow),
-                    str(s.marker),
-                    str(self.job.marker),
-                    name,
-                    s.kind,
-                    f"OPH_STATUS_{s.status}",
-                    "|".join(s.outputs),
-                    s.begin,
-                    s.end,
-                ]
-                for name, s in self.states.items()
-            ],
-        )
-        for name, state in failed:
-            doc.add_text("workflow_summary", "WARNING", f"task '{name}': {state.message}")
-        if failed:
-            name, state = failed[0]
-            doc.set_status(False, f"task '{name}' failed: {state.message}")
-        else:
-            doc.set_status(True)
-        outputs: dict[str, tuple[str, ...]] = {}
-        for name in reversed(self.order):
-            state = self.states[name]
-            if state.status == "COMPLETED" and state.outputs:
-                outputs["cube"] = (state.outputs[-1],)
-                break
-        doc.set_extra("jobid", jobid)
-        return TaskResult(doc, outputs)
 
 
 def _filtered(outputs: list[str], text: str) -> list[str]:
