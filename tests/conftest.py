@@ -74,6 +74,12 @@ def shell(backend, specs, tmp_path, monkeypatch) -> Shell:
 
 
 @pytest.fixture
+def data_dir(tmp_path):
+    """The shell's data directory (the ``shell`` fixture makes it and starts there)."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
 def run(shell):
     """Run a line and insist that it succeeds; returns the outcome."""
 

@@ -14,11 +14,6 @@ from conftest import SCRIPTS, ophsh
 from make_climate import make_climate
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
 def imported(run, shell, line: str):
     pid = run(line).reply.document.output_cube
     store = shell.backend.store

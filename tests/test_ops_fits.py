@@ -10,11 +10,6 @@ from factories import raw_frame, write_fits
 from ophsh.engine.settings import Settings
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
 def test_unsigned_16_bit_frames_keep_their_values_and_report_double(run, data_dir, shell):
     data, cards = raw_frame(shape=(9, 6))
     path = write_fits(data_dir / "raw.fits", data, **cards)

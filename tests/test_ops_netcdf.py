@@ -23,11 +23,6 @@ TIME = TimeInfo(base_time="1850-01-01 00:00:00", calendar="noleap")
 
 
 @pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
-@pytest.fixture
 def tos(data_dir):
     return make_climate(data_dir / "tos.nc", years=2, grid=10)
 

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from make_climate import make_climate
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
 
 
 def cube_array(backend, pid: str) -> np.ndarray:

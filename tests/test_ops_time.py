@@ -16,11 +16,6 @@ from ophsh.engine.model import TimeInfo
 from ophsh.engine.time_groups import group_starts, group_values
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
 def cube_array(backend, pid: str) -> np.ndarray:
     return np.asarray(backend.store.data(backend.store.cube_by_pid(pid)))
 

@@ -15,11 +15,6 @@ from ophsh.engine.layouts import Layout
 from ophsh.engine.store import Store
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    return tmp_path / "data"
-
-
 def imported(run, shell, line: str):
     pid = run(line).reply.document.output_cube
     store = shell.backend.store
