@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +46,18 @@ def exported(run, data: Path, name: str) -> np.ndarray:
     """The current cube, exported as FITS and read back as float64."""
     run(f"oph_exportfits output_path=out;output_name={name};force=yes")
     return fits.getdata(data / "out" / f"{name}.fits").astype(np.float64)
+
+
+# Why a test that needs a second file system cannot run here.
+NO_OTHER_FILE_SYSTEM = (
+    "copying instead of linking is only seen across file systems, and /dev/shm is on the same "
+    "file system as the temporary files here"
+)
+
+
+def other_file_system() -> Path | None:
+    """/dev/shm when it is not the file system of the temporary files (imports copy there)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
+        return None
+    return shm

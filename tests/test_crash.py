@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from factories import NO_OTHER_FILE_SYSTEM, other_file_system
 
 from ophsh.engine.store import Store
 
@@ -64,14 +65,6 @@ def start_import(store_dir, raw_dir):
     )
 
 
-def other_file_system() -> Path | None:
-    """/dev/shm when it is not the file system of the temporary files (imports copy there)."""
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
-        return None
-    return shm
-
-
 @pytest.fixture(params=["referenced", "copied"])
 def where(request, tmp_path):
     """A store beside the raw frames (imports reference them) or on another file system."""
@@ -79,7 +72,7 @@ def where(request, tmp_path):
         yield request.param, tmp_path / "store"
         return
     if other_file_system() is None:
-        pytest.skip("needs /dev/shm on a file system other than /tmp")
+        pytest.skip(NO_OTHER_FILE_SYSTEM)
     with tempfile.TemporaryDirectory(dir=other_file_system()) as place:
         yield request.param, Path(place) / "store"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from factories import raw_frame, write_fits
+from factories import NO_OTHER_FILE_SYSTEM, other_file_system, raw_frame, write_fits
 
 from ophsh.engine.layouts import Layout
 from ophsh.engine.store import Store
@@ -162,21 +162,11 @@ def test_a_reference_published_but_never_recorded_is_swept_not_the_source(tmp_pa
     np.testing.assert_array_equal(fits.getdata(path), data)
 
 
-def _other_file_system() -> Path | None:
-    """/dev/shm when it is not the file system of the temporary files."""
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
-        return None
-    return shm
-
-
-@pytest.mark.skipif(
-    _other_file_system() is None, reason="needs /dev/shm on a file system other than /tmp"
-)
+@pytest.mark.skipif(other_file_system() is None, reason=NO_OTHER_FILE_SYSTEM)
 class TestAcrossFileSystems:
     @pytest.fixture
     def store_dir(self):
-        with tempfile.TemporaryDirectory(dir=_other_file_system()) as where:
+        with tempfile.TemporaryDirectory(dir=other_file_system()) as where:
             yield Path(where) / "store"
 
     def test_a_frame_on_another_file_system_is_copied(self, run, shell, data_dir):
