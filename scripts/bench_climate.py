@@ -17,10 +17,11 @@ Runs are interleaved (a slow moment of the machine hits every pipeline alike); t
 the median wall time with its range, CPU time, peak memory and what each run left on disk, the
 machine's load average, and the largest differences between the pipelines' results.
 
-The daily file is classic NetCDF with tos in one piece (``--file contiguous``, the default) or
-NetCDF-4 in chunks of a day (``--file chunked``).
+The daily file is classic NetCDF with tos in one piece (``--file contiguous``, the default),
+NetCDF-4 in chunks of a day (``--file chunked``), or the same compressed as CMOR writes CMIP
+files (``--file compressed``: zlib level 1 with the shuffle filter).
 
-    python scripts/bench_climate.py [--years 30] [--repeat 3] [--file contiguous|chunked]
+    python scripts/bench_climate.py [--years 30] [--repeat 3] [--file contiguous|chunked|compressed]
     python scripts/bench_climate.py --years 2 --repeat 1      # a quick run
 """
 
@@ -44,12 +45,16 @@ SCRIPTS = Path(__file__).resolve().parent
 MEASURE = "tos"
 OUTPUTS = ("monthly", "climatology")
 # How the daily file is written: classic NetCDF with time of fixed size (tos in one piece, as
-# many archives keep daily files), or NetCDF-4 with time unlimited (tos in chunks)
+# many archives keep daily files), NetCDF-4 with time unlimited (tos in chunks), or NetCDF-4
+# compressed as CMOR writes CMIP files (zlib level 1 and shuffle, a chunk per day)
 FILES = {
     "contiguous": ["--format=NETCDF3_64BIT_OFFSET", "--fixed-time"],
     "chunked": ["--format=NETCDF4"],
+    "compressed": ["--format=NETCDF4", "--deflate=1"],
 }
 BUDGETS = {"ophsh": None, "ophsh-64MB": "64"}  # OPHSH_MEMORY_MB of each ophsh run (None: default)
+# Other installations of ophsh to time beside this one (--before NAME=PYTHON), by name.
+OTHER_OPHSH: dict[str, str] = {}
 
 
 def xarray_pipeline(source: Path, out: Path, chunks: dict | None = None) -> None:
@@ -106,14 +111,15 @@ PIPELINES = {
 def command(name: str, source: Path, out: Path) -> tuple[list[str], dict[str, str]]:
     """The process that runs one pipeline, and its environment."""
     env = dict(os.environ)
-    if name in BUDGETS:
+    if name in BUDGETS or name in OTHER_OPHSH:
         env.pop("OPHSH_MEMORY_MB", None)
-        if BUDGETS[name]:
+        if BUDGETS.get(name):
             env["OPHSH_MEMORY_MB"] = BUDGETS[name]
         store = str(out / "store")
         script = str(SCRIPTS / "climate.oph")
         return [
-            sys.executable,
+            OTHER_OPHSH.get(name, sys.executable),
+            "-P",  # another installation runs its own ophsh, not this checkout's
             "-m",
             "ophsh",
             "-q",
@@ -220,17 +226,29 @@ def main(argv: list[str] | None = None) -> int:
         "--file", choices=tuple(FILES), default="contiguous", help="how tos is stored"
     )
     parser.add_argument("--pipelines", default="ophsh,ophsh-64MB,xarray,xarray+dask,numpy")
+    parser.add_argument(
+        "--before",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="also time the ophsh installed for PYTHON (e.g. an older checkout's venv) as NAME",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each pipeline")
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
     parser.add_argument(
         "--run", nargs=3, metavar=("PIPELINE", "SOURCE", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    for item in args.before:
+        name, _, python = item.partition("=")
+        OTHER_OPHSH[name] = python
+        args.pipelines = f"{args.pipelines},{name}"
     if args.run:
         name, source, out = args.run
         PIPELINES[name](Path(source), Path(out))
         return 0
-    unknown = [n for n in args.pipelines.split(",") if n not in PIPELINES and n not in BUDGETS]
+    known = {*PIPELINES, *BUDGETS, *OTHER_OPHSH}
+    unknown = [n for n in args.pipelines.split(",") if n not in known]
     if unknown:
         parser.error(f"unknown pipeline(s) {', '.join(unknown)}")
     if args.dir:

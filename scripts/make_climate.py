@@ -41,11 +41,14 @@ def make_climate(
     daily: bool = False,
     calendar: str = "360_day",
     unlimited: bool = True,
+    deflate: int = 0,
 ) -> Path:
     """Write the file and return its path; ``start_year`` shifts the first month (years after
     1850), so several files can form a series. ``daily`` writes days of ``calendar``. Without
     ``unlimited`` time has a fixed size: tos is then stored in one piece, in classic formats and
-    NETCDF4 alike (uncompressed, not chunked)."""
+    NETCDF4 alike (uncompressed, not chunked). ``deflate`` > 0 compresses tos (NETCDF4 only) at
+    that zlib level, with the shuffle filter, in chunks of one time step, as CMOR writes CMIP
+    data."""
     import netCDF4
 
     out = Path(out)
@@ -99,7 +102,10 @@ def make_climate(
             v = ds.createVariable(name, "f4", (name,))
             v.units, v.axis, v.standard_name, v.long_name = units, axis, long, long
             v[:] = values
-        v = ds.createVariable("tos", "f4", ("time", "lat", "lon"), fill_value=FILL)
+        packing = {"zlib": True, "complevel": deflate, "shuffle": True} if deflate else {}
+        if deflate:
+            packing["chunksizes"] = (1, len(lat), len(lon))
+        v = ds.createVariable("tos", "f4", ("time", "lat", "lon"), fill_value=FILL, **packing)
         v.standard_name = "sea_surface_temperature"
         v.long_name = "Sea Surface Temperature"
         v.units = "degC"
@@ -187,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fixed-time", action="store_true", help="time of fixed size: tos stored in one piece"
     )
+    parser.add_argument(
+        "--deflate", type=int, default=0, help="zlib level of tos (NETCDF4; 0: not compressed)"
+    )
     args = parser.parse_args(argv)
     path = make_climate(
         args.out,
@@ -198,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         daily=args.daily,
         calendar=args.calendar,
         unlimited=not args.fixed_time,
+        deflate=args.deflate,
     )
     print(path)
     return 0

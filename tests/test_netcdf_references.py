@@ -1,6 +1,8 @@
-"""Classic NetCDF variables stored in one piece are referenced in place at import (a link to the
-file, nothing copied), like FITS frames; other files are copied. Values are checked against
-netCDF4's own reading; the climate script's results against xarray."""
+"""A NetCDF variable imported whole in the file's order is referenced in place (a link to the
+file, nothing copied), like FITS frames: read with pread when it lies in one piece (classic
+NetCDF), through netCDF4 when it is chunked, compressed or interleaved. Other imports are
+copied. Values are checked against netCDF4's own reading; the climate script's results against
+xarray."""
 
 from __future__ import annotations
 
@@ -55,18 +57,43 @@ def test_the_only_record_variable_is_referenced_too(run, shell, data_dir):
 
 
 @pytest.mark.parametrize(
-    ("fmt", "unlimited", "layout"),
+    "fmt",
     [
-        ("NETCDF3_CLASSIC", True, ""),  # tos and time interleave, record by record
-        ("NETCDF4", False, ""),  # HDF5: not referenced
-        ("NETCDF3_64BIT_OFFSET", False, ";exp_dim=lat|lon;imp_dim=time"),  # another order
-        ("NETCDF3_64BIT_OFFSET", False, ";subset_dims=time;subset_filter=3:40"),  # a part
+        "NETCDF4",  # HDF5, chunked along the unlimited time
+        "NETCDF4_CLASSIC",
+        "NETCDF3_CLASSIC",  # tos and time interleave, record by record
     ],
 )
-def test_other_variables_are_copied(run, shell, data_dir, fmt, unlimited, layout):
-    path = make_climate(
-        data_dir / "day.nc", years=1, grid=30, daily=True, fmt=fmt, unlimited=unlimited
+def test_a_chunked_or_interleaved_variable_is_referenced_too(run, shell, data_dir, fmt):
+    path = make_climate(data_dir / "day.nc", years=1, grid=30, daily=True, fmt=fmt)
+    store, cube, frame = imported(run, shell, "oph_importnc src_path=day.nc;measure=tos")
+    assert frame.stat().st_ino == path.stat().st_ino
+    expected = filled(path)
+    path.unlink()
+    got = store.data(cube)
+    assert got.shape == (360, 6, 12) and np.isnan(got).any() and not np.isnan(got).all()
+    np.testing.assert_array_equal(got, expected)
+    # read block by block by an operator, and merged with itself into a stack of references
+    monthly = run("oph_aggregate2 dim=time;concept_level=M;operation=max").reply.document
+    months = store.data(store.cube_by_pid(monthly.output_cube))
+    want = np.fmax.reduce(expected.reshape(12, 30, 6, 12), axis=1)  # NaN only where all are
+    np.testing.assert_array_equal(months, want)
+    both = run(f"oph_mergecubes2 cubes={cube.pid}|{cube.pid}").reply.document.output_cube
+    np.testing.assert_array_equal(
+        store.data(store.cube_by_pid(both)), np.stack([expected, expected], axis=-1)
     )
+
+
+@pytest.mark.parametrize(
+    ("deflate", "layout"),
+    [
+        (1, ""),  # compressed, as CMOR writes CMIP files: decompressed once, not at every read
+        (0, ";exp_dim=lat|lon;imp_dim=time"),  # another order
+        (0, ";subset_dims=time;subset_filter=3:40"),  # a part
+    ],
+)
+def test_other_imports_are_copied(run, shell, data_dir, deflate, layout):
+    path = make_climate(data_dir / "day.nc", years=1, grid=30, daily=True, deflate=deflate)
     store, cube, frame = imported(run, shell, f"oph_importnc src_path=day.nc;measure=tos{layout}")
     assert frame.suffix == ".npy" and frame.stat().st_ino != path.stat().st_ino
     expected = filled(path)
@@ -77,10 +104,9 @@ def test_other_variables_are_copied(run, shell, data_dir, fmt, unlimited, layout
     np.testing.assert_array_equal(store.data(cube), expected)
 
 
-def test_a_referenced_file_edited_in_place_is_refused_by_name(run, shell, data_dir):
-    path = make_climate(
-        data_dir / "day.nc", years=1, grid=30, daily=True, fmt="NETCDF3_CLASSIC", unlimited=False
-    )
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF4"])
+def test_a_referenced_file_edited_in_place_is_refused_by_name(run, shell, data_dir, fmt):
+    path = make_climate(data_dir / "day.nc", years=1, grid=30, daily=True, fmt=fmt, unlimited=False)
     _, cube, _ = imported(run, shell, "oph_importnc src_path=day.nc;measure=tos")
     with netCDF4.Dataset(path, "a") as ds:
         ds["tos"][0, 0, 0] = 3.0
@@ -89,6 +115,53 @@ def test_a_referenced_file_edited_in_place_is_refused_by_name(run, shell, data_d
     assert not outcome.ok
     assert outcome.message.startswith(f"cube {cube.pid} cannot be read: the file it references")
     assert str(path) in outcome.message and "changed in place" in outcome.message
+
+
+def checksummed(path, steps: int = 8) -> np.ndarray:
+    """A NetCDF-4 variable v(t, y, x) in chunks of one step, each with its Fletcher-32 checksum
+    (so a damaged chunk is noticed when read); returns the values."""
+    values = (np.arange(steps * 4 * 5, dtype=np.float32) + 0.25).reshape(steps, 4, 5)
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as ds:
+        for name, size in (("t", steps), ("y", 4), ("x", 5)):
+            ds.createDimension(name, size)
+        ds.createVariable("v", "f4", ("t", "y", "x"), chunksizes=(1, 4, 5), fletcher32=True)[:] = (
+            values
+        )
+    return values
+
+
+def damage(path, step: np.ndarray) -> None:
+    """Flip a byte in the stored numbers of one step (found by their bytes: not compressed)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(step.astype("<f4").tobytes())
+    assert at > 0 and data.count(step.astype("<f4").tobytes()) == 1
+    data[at + 9] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_last_chunk_is_refused_at_import_and_leaves_nothing(shell, run, data_dir):
+    path = data_dir / "bad.nc"
+    damage(path, checksummed(path)[-1])
+    before = run("oph_list level=2").reply.document.grid("list").rows
+    outcome = shell.run_line("oph_importnc src_path=bad.nc;measure=v")
+    assert not outcome.ok and "cannot read variable 'v'" in outcome.message
+    assert "\n" not in outcome.message.strip()
+    assert run("oph_list level=2").reply.document.grid("list").rows == before
+    assert not any((shell.backend.store.root / "data").iterdir())
+
+
+def test_a_chunk_damaged_inside_is_reported_when_it_is_read(shell, run, data_dir):
+    """Only the first and last steps are read at import (as lazily as xarray opens a file); a
+    damaged chunk between them is one clear error when an operator reaches it."""
+    path = data_dir / "bad.nc"
+    damage(path, checksummed(path)[3])
+    cube = run("oph_importnc src_path=bad.nc;measure=v").reply.document.output_cube
+    before = run("oph_list level=2").reply.document.grid("list").rows
+    outcome = shell.run_line(f"oph_reduce cube={cube};operation=sum")
+    assert not outcome.ok
+    assert outcome.message.startswith(f"cube {cube} cannot be read: cannot read variable 'v'")
+    assert str(path) in outcome.message and "\n" not in outcome.message.strip()
+    assert run("oph_list level=2").reply.document.grid("list").rows == before  # nothing half-made
 
 
 def test_the_climate_script_gives_xarrays_monthly_means_and_climatology(tmp_path):

@@ -10,10 +10,10 @@ hard links to other cubes' files, read as those arrays stacked along a new last 
 frames (oph_mergecubes2) thus costs no copy, and a reduction over the stack reads each frame
 directly. Hard links keep a stack valid when the cubes it was made from are deleted.
 
-An imported FITS image (or classic NetCDF variable) is not copied but *referenced*,
-``<uuid>.ref/``: a clone of or a hard link to the imported file (``frame.fits``, whatever its
-format) and its layout (``frame.json``, see :mod:`ophsh.engine.layouts`), read block by block
-with pread and scaled on the way. Stacks of
+An imported FITS image (or NetCDF variable) is not copied but *referenced*, ``<uuid>.ref/``: a
+clone of or a hard link to the imported file (``frame.fits``, whatever its format) and its
+layout (``frame.json``, see :mod:`ophsh.engine.layouts`), read block by block with pread (or
+through netCDF4, :mod:`ophsh.engine.netcdf_rows`) and scaled on the way. Stacks of
 referenced frames link the frame and its layout side by side (``000001.fits``, ``000001.json``).
 Deleting the cube removes the store's name for the file, never the user's.
 """
@@ -32,10 +32,11 @@ from pathlib import Path
 
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.layouts import Layout, layout_of, place, write_layout
+from ophsh.engine.netcdf_rows import Variables
 from ophsh.errors import StoreFull
 from ophsh.lazy import numpy as np
 
-__all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows", "read_rows"]
+__all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows"]
 
 STACK = ".stack"
 REF = ".ref"
@@ -224,6 +225,7 @@ class ArrayFiles:
     def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.fsync = fsync
         self._descriptors = Descriptors()
+        self._variables = Variables()
         self.data = root / "data"
         self.tmp = root / "tmp"
         self.data.mkdir(parents=True, exist_ok=True)
@@ -304,17 +306,24 @@ class ArrayFiles:
             return load(path)
         fd = self._descriptors.get(path)
         layout.check(fd, path)
-        numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
+        if layout.variable:
+            shown = layout.source or path.name
+            numbers = self._variables.rows(path, layout.variable, start, stop, shown)
+        else:
+            numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
         return layout.values(numbers)
 
     def close(self) -> None:
-        """Close the descriptors kept for reading."""
+        """Close the files kept open for reading."""
         self._descriptors.close()
+        self._variables.close()
 
     def remove(self, name: str) -> None:
         if not name:  # a virtual cube has no file
             return
-        self._descriptors.forget(self.data / name)  # its disk space goes with the last descriptor
+        # its disk space goes with the last descriptor
+        self._descriptors.forget(self.data / name)
+        self._variables.forget(self.data / name)
         _unlink(self.data / name)
 
     def sweep(self, referenced: set[str]) -> int:
@@ -330,20 +339,6 @@ class ArrayFiles:
                 _unlink(path)
                 removed += 1
         return removed
-
-
-def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of the first axis of an array file, read with pread."""
-    layout = layout_of(path)
-    if not layout.shape:
-        return load(path)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        layout.check(fd, path)
-        numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
-        return layout.values(numbers)
-    finally:
-        os.close(fd)
 
 
 def pread_rows(

@@ -1,12 +1,13 @@
 """Where an array's numbers sit in a file, and how they become the cube's values.
 
 Two kinds of files hold arrays. A ``.npy`` file says in its header where its numbers start, their
-shape and type; the numbers are the values. A FITS image or a classic NetCDF variable
-*referenced in place* (``*.fits``, a clone of or a hard link to the file that was imported) is
-described by a small JSON file beside it (``*.json``): where the array starts, its big-endian
-numbers, BZERO/BSCALE/BLANK (a NetCDF fill value is a BLANK), and the size
-and modification time the file had when it was imported, so that a file written over in place
-afterwards is refused, never misread.
+shape and type; the numbers are the values. A FITS image or a NetCDF variable *referenced in
+place* (``*.fits``, a clone of or a hard link to the file that was imported) is described by a
+small JSON file beside it (``*.json``): where the array starts and its big-endian numbers (or,
+for a NetCDF variable that does not lie in one piece, the variable's name, read through netCDF4:
+:mod:`ophsh.engine.netcdf_rows`), BZERO/BSCALE/BLANK (a NetCDF fill value is a BLANK), and the
+size and modification time the file had when it was imported, so that a file written over in
+place afterwards is refused, never misread.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ class SourceChanged(StoreError):
 
 @dataclass(frozen=True)
 class Layout:
-    """An array of ``shape`` stored from byte ``offset`` as numbers of type ``disk``, read as
-    values of type ``dtype``; ``inode``/``size``/``mtime_ns`` (-1 for ``.npy``) are the file's
-    identity when it was imported."""
+    """An array of ``shape`` stored from byte ``offset`` as numbers of type ``disk`` (or, when
+    ``variable`` names one, NetCDF's variable of that name), read as values of type ``dtype``;
+    ``inode``/``size``/``mtime_ns`` (-1 for ``.npy``) are the file's identity when it was
+    imported."""
 
     offset: int
     shape: tuple[int, ...]
@@ -49,6 +51,7 @@ class Layout:
     inode: int = -1
     size: int = -1
     mtime_ns: int = -1
+    variable: str = ""
 
     @property
     def nbytes(self) -> int:
@@ -146,7 +149,7 @@ def write_layout(frame: Path, layout: Layout) -> Layout:
     """Record ``layout`` beside the placed file ``frame``, with the file's identity now."""
     stat = frame.stat()
     layout = replace(layout, inode=stat.st_ino, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-    if layout.offset + layout.nbytes > stat.st_size:
+    if not layout.variable and layout.offset + layout.nbytes > stat.st_size:
         raise StoreError(f"{layout.source} is shorter than its header says")
     fields = {
         **layout.__dict__,

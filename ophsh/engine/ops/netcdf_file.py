@@ -7,7 +7,6 @@ gave it. netCDF4 is imported where it is used: it adds to the shell's start-up t
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 
 from ophsh.engine.metadata import MetadataItem
 from ophsh.engine.model import TimeInfo, measure_type_of
+from ophsh.engine.netcdf_rows import NC_LOCK
 from ophsh.errors import OperatorError
 
 if TYPE_CHECKING:
@@ -34,9 +34,6 @@ __all__ = [
     "time_strings",
     "variable_type",
 ]
-
-# netCDF-C is not thread-safe: every call into it from blockwise readers holds this lock.
-NC_LOCK = threading.RLock()
 
 # Month lengths of the CF calendars Ophidia's time hierarchy needs; others use the default.
 CALENDAR_MONTHS = {

@@ -45,6 +45,7 @@ __all__ = [
 
 _HIERARCHIES = ("oph_base", "oph_time")
 _MISSING_KEYS = ("_FillValue", "missing_value")
+_COMPRESSORS = ("zlib", "szip", "zstd", "bzip2", "blosc")  # the filters netCDF4 reports
 
 
 @dataclass
@@ -125,19 +126,34 @@ def importnc(ctx: OpContext, p: Params) -> None:
 
 def _in_place(ctx: OpContext, path: Path, plan: Plan, dtype: np.dtype) -> Any:
     """The whole variable referenced in place (nothing copied) when the cube keeps the file's
-    order and the file holds the variable in one piece (classic NetCDF, see
-    :mod:`~ophsh.engine.ops.netcdf_place`); None when it must be copied."""
+    order: read with pread when the file holds it in one piece (classic NetCDF, see
+    :mod:`~ophsh.engine.ops.netcdf_place`), else through netCDF4 (chunked or interleaved);
+    None when it must be copied. A compressed variable is copied, decompressed once: read in
+    place, every later operator reading the cube would decompress all of it again."""
     whole = all(len(plan.chosen[n]) == plan.variable.shape[i] for i, n in enumerate(plan.file_dims))
-    if plan.order != sorted(plan.order) or not whole:
-        return None
     missing = set(plan.missing) if dtype.kind == "f" else set()
-    placed = contiguous_variable(path, plan.variable.name)
-    if placed is None or len(missing) > 1 or placed[1] != plan.shape:
+    if plan.order != sorted(plan.order) or not whole or len(missing) > 1:
         return None
-    offset, shape, disk = placed
     blank = missing.pop() if missing else None
-    layout = Layout(offset, shape, disk, dtype, blank=blank, source=str(path))
+    placed = contiguous_variable(path, plan.variable.name)
+    if placed is not None and placed[1] == plan.shape:
+        offset, shape, disk = placed
+        layout = Layout(offset, shape, disk, dtype, blank=blank, source=str(path))
+    elif _compressed(plan.variable):
+        return None
+    else:
+        if all(plan.shape):  # a bad chunk at either end fails now, not at the first operator
+            plan.read(0, 1), plan.read(plan.shape[0] - 1, plan.shape[0])
+        disk, name = np.dtype(plan.variable.dtype), plan.variable.name
+        layout = Layout(0, plan.shape, disk, dtype, blank=blank, source=str(path), variable=name)
     return ctx.store.arrays.reference(path, layout)
+
+
+def _compressed(var: Any) -> bool:
+    """Whether a NetCDF-4 variable passes through a compression filter."""
+    with NC_LOCK:
+        filters = var.filters() or {}
+    return any(filters.get(name) for name in _COMPRESSORS)
 
 
 def save_import(
