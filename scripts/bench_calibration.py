@@ -316,13 +316,8 @@ def scaling(args: argparse.Namespace, work: Path) -> None:
         shutil.rmtree(work / f"ophsh{size}-{n_bias}", ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=2048, help="frame side in pixels")
-    parser.add_argument("--bias", type=int, default=15)
-    parser.add_argument("--flats", type=int, default=9, help="flats per filter")
-    parser.add_argument("--science", type=int, default=3, help="science frames per filter")
-    parser.add_argument("--pipelines", default="ophsh,numpy,numpy-u16,ccdproc,ccdproc-mem")
+def add_before(parser: argparse.ArgumentParser) -> None:
+    """The ``--before NAME=PYTHON`` option, which times another installation of ophsh."""
     parser.add_argument(
         "--before",
         action="append",
@@ -330,6 +325,23 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=PYTHON",
         help="also time the ophsh installed for PYTHON (e.g. an older checkout's venv) as NAME",
     )
+
+
+def read_before(args: argparse.Namespace) -> dict[str, str]:
+    """The installations ``--before`` names (name -> Python), added to ``args.pipelines``."""
+    others = dict(item.partition("=")[::2] for item in args.before)
+    args.pipelines = ",".join([args.pipelines, *others])
+    return others
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=2048, help="frame side in pixels")
+    parser.add_argument("--bias", type=int, default=15)
+    parser.add_argument("--flats", type=int, default=9, help="flats per filter")
+    parser.add_argument("--science", type=int, default=3, help="science frames per filter")
+    parser.add_argument("--pipelines", default="ophsh,numpy,numpy-u16,ccdproc,ccdproc-mem")
+    add_before(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast pipeline")
     parser.add_argument(
         "--scaling", action="store_true", help="ophsh with 15 and 60 bias, and twice the size"
@@ -339,10 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "--run", nargs=3, metavar=("PIPELINE", "RAW", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    for item in args.before:
-        name, _, python = item.partition("=")
-        OTHER_OPHSH[name] = python
-        args.pipelines = f"{args.pipelines},{name}"
+    OTHER_OPHSH.update(read_before(args))
     if args.run:
         name, raw, out = args.run
         PIPELINES[name](Path(raw), Path(out))

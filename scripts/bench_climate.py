@@ -39,7 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from bench_calibration import Run, median_run, report, run_child
+from bench_calibration import Run, add_before, median_run, read_before, report, run_child
 
 SCRIPTS = Path(__file__).resolve().parent
 MEASURE = "tos"
@@ -226,23 +226,14 @@ def main(argv: list[str] | None = None) -> int:
         "--file", choices=tuple(FILES), default="contiguous", help="how tos is stored"
     )
     parser.add_argument("--pipelines", default="ophsh,ophsh-64MB,xarray,xarray+dask,numpy")
-    parser.add_argument(
-        "--before",
-        action="append",
-        default=[],
-        metavar="NAME=PYTHON",
-        help="also time the ophsh installed for PYTHON (e.g. an older checkout's venv) as NAME",
-    )
+    add_before(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each pipeline")
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
     parser.add_argument(
         "--run", nargs=3, metavar=("PIPELINE", "SOURCE", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    for item in args.before:
-        name, _, python = item.partition("=")
-        OTHER_OPHSH[name] = python
-        args.pipelines = f"{args.pipelines},{name}"
+    OTHER_OPHSH.update(read_before(args))
     if args.run:
         name, source, out = args.run
         PIPELINES[name](Path(source), Path(out))

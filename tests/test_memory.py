@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import netCDF4
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from factories import write_fits
+from make_climate import make_climate
 
 BUDGET_MB = 16
 
@@ -96,3 +98,26 @@ def test_the_median_of_frames_four_times_the_budget_stays_within_it(tmp_path):
     ophsh_ok("oph_exportfits output_path=out;output_name=median", tmp_path)
     median = fits.getdata(tmp_path / "out" / "median.fits")
     assert np.array_equal(median, np.median(np.stack(large), axis=0))
+
+
+def test_monthly_means_of_a_chunked_netcdf_four_times_the_budget_stay_within_it(tmp_path):
+    """The daily variable is referenced in place and read through netCDF4; a month of it (7.8
+    MB of float32) does not fit the budget's blocks and is read a few days at a time."""
+    peaks, paths = {}, {}
+    for name, grid in (("tiny", 30.0), ("large", 1.0)):  # 94 MiB of float32 for the large one
+        paths[name] = make_climate(tmp_path / f"{name}.nc", years=1, grid=grid, daily=True)
+        line = f"oph_importnc src_path={name}.nc;measure=tos;container={name}"
+        ophsh_ok(line, tmp_path)
+        line = "oph_aggregate2 dim=time;concept_level=M;operation=avg"
+        peaks[name] = peak_mib(line, tmp_path)
+    cost = peaks["large"] - peaks["tiny"]
+    assert cost < BUDGET_MB, f"the monthly means took {cost:.1f} MiB more than for a tiny file"
+    ophsh_ok("oph_exportnc output_path=out;output_name=monthly", tmp_path)
+    with netCDF4.Dataset(paths["large"]) as ds:
+        daily = ds["tos"][:].filled(np.nan)
+    with netCDF4.Dataset(tmp_path / "out" / "monthly.nc") as ds:
+        monthly = ds["tos"][:].filled(np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # land: no value in the month
+        expected = np.stack([np.nanmean(daily[m * 30 : m * 30 + 30], axis=0) for m in range(12)])
+    np.testing.assert_allclose(monthly, expected, rtol=1e-6)

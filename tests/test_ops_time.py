@@ -470,9 +470,10 @@ def test_aggregate2_on_an_inner_explicit_time_dimension(run, backend, data_dir):
     assert np.allclose(got, expected, rtol=1e-5, equal_nan=True)
 
 
-@pytest.mark.parametrize("budget", [None, 2048])
+@pytest.mark.parametrize("budget", [None, 40_000, 2048])
 def test_monthly_count_sum_and_mean_over_rows_match_xarray(shell, run, backend, data_dir, budget):
-    """time explicit and outermost: each month's rows summed whole, in blocks of any size."""
+    """time explicit and outermost: each month's rows summed whole, or, when a month does not
+    fit the budget, read a few rows (40 kB) or a row (2 kB) at a time."""
     from ophsh.engine.settings import Settings
 
     if budget:

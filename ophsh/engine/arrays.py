@@ -311,7 +311,7 @@ class ArrayFiles:
             numbers = self._variables.rows(path, layout.variable, start, stop, shown)
         else:
             numbers = pread_rows(fd, layout.offset, layout.shape, layout.disk, start, stop, path)
-        return layout.values(numbers)
+        return layout.values(numbers, in_place=True)
 
     def close(self) -> None:
         """Close the files kept open for reading."""

@@ -34,6 +34,7 @@ __all__ = [
     "as_type",
     "blocks",
     "map_blocks",
+    "one_row_fits",
     "quantile_across",
     "quantile_last",
     "quantile_wires",
@@ -73,6 +74,12 @@ def blocks(rows: int, row_bytes: int, budget: int, workers: int = 1) -> Iterator
     per_block = max(1, min(budget // ((workers + 1) * row_bytes), BLOCK_BYTES // row_bytes))
     for start in range(0, rows, per_block):
         yield start, min(rows, start + per_block)
+
+
+def one_row_fits(row_bytes: int, budget: int, workers: int = 1) -> bool:
+    """Whether :func:`map_blocks` holds its blocks of a single row costing ``row_bytes`` within
+    ``budget`` (as it counts them: each twice, one per worker and one more)."""
+    return budget >= (workers + 1) * 2 * max(1, row_bytes)
 
 
 def map_blocks(

@@ -57,12 +57,22 @@ class Layout:
     def nbytes(self) -> int:
         return self.disk.itemsize * int(np.prod(self.shape, dtype=np.int64))
 
-    def values(self, numbers: np.ndarray) -> np.ndarray:
-        """Numbers as read from the file, as the array's values (as astropy would scale them)."""
+    def values(self, numbers: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+        """Numbers as read from the file, as the array's values (as astropy would scale them).
+        With ``in_place`` (a buffer just read, of no use afterwards) a change of byte order and
+        missing values are made in ``numbers`` itself, with no second block in memory."""
         numbers = np.asarray(numbers)
         if self.disk == self.dtype and self.blank is None:
             return numbers
-        if self.bscale == 1 and self.blank is None and not self.bzero:
+        plain = self.bscale == 1 and not self.bzero
+        same = numbers.dtype.newbyteorder("=") == self.dtype
+        if plain and same and in_place and numbers.flags.writeable:
+            if numbers.dtype != self.dtype:
+                numbers = numbers.byteswap(inplace=True).view(self.dtype)
+            if self.blank is not None and self.dtype.kind == "f":
+                np.copyto(numbers, np.nan, where=numbers == self.blank)
+            return numbers
+        if plain and self.blank is None:
             return numbers.astype(self.dtype)  # byte order only
         if self.dtype.kind in "iu":  # an offset to unsigned (or signed bytes): top bit flipped
             size, order = numbers.dtype.itemsize, numbers.dtype.byteorder

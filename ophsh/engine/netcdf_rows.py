@@ -12,6 +12,7 @@ netCDF4 is imported when a file is first opened, never at the shell's start.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -30,39 +31,49 @@ class Variables:
 
     def __init__(self, limit: int = 32) -> None:
         self.limit = limit
-        self._open: OrderedDict[Path, Any] = OrderedDict()
+        self._open: OrderedDict[Path, Any] = OrderedDict()  # path -> its dataset
+        self._variables: dict[tuple[Path, str], Any] = {}
 
     def rows(self, path: Path, name: str, start: int, stop: int, shown: str) -> np.ndarray:
         """Rows ``start:stop`` of the first axis of variable ``name``, as stored in the file
         (no fill value masked, no scale applied); ``shown`` names the file in errors."""
         with NC_LOCK:
             try:
-                return np.asarray(self._dataset(path)[name][max(0, start) : stop])
+                return np.asarray(self._variable(path, name)[max(0, start) : stop])
             except Exception as err:  # a damaged chunk fails only when it is read
                 raise StoreError(f"cannot read variable '{name}' of {shown}: {err}") from None
 
-    def _dataset(self, path: Path) -> Any:
-        ds = self._open.get(path)
-        if ds is not None:
+    def _variable(self, path: Path, name: str) -> Any:
+        var = self._variables.get((path, name))
+        if var is not None:
             self._open.move_to_end(path)
-            return ds
+            return var
         import netCDF4
 
-        ds = netCDF4.Dataset(path, "r")
-        ds.set_auto_maskandscale(False)
+        ds = self._open.get(path) or netCDF4.Dataset(path, "r")
         self._open[path] = ds
         while len(self._open) > self.limit:
-            self._open.popitem(last=False)[1].close()
-        return ds
+            self._close(next(iter(self._open)))
+        var = ds[name]
+        var.set_auto_maskandscale(False)
+        # uncompressed chunks are read straight into the block: a cache would only copy them
+        with contextlib.suppress(RuntimeError, AttributeError):  # NetCDF3: no chunks
+            var.set_var_chunk_cache(size=0, nelems=1, preemption=0)
+        self._variables[path, name] = var
+        return var
+
+    def _close(self, path: Path) -> None:
+        self._open.pop(path).close()
+        for key in [k for k in self._variables if k[0] == path]:
+            del self._variables[key]
 
     def forget(self, path: Path) -> None:
         """Close the file ``path`` (and, for a stack, its members')."""
         with NC_LOCK:
             for known in [p for p in self._open if p == path or p.parent == path]:
-                self._open.pop(known).close()
+                self._close(known)
 
     def close(self) -> None:
         with NC_LOCK:
-            for ds in self._open.values():
-                ds.close()
-            self._open.clear()
+            for path in list(self._open):
+                self._close(path)

@@ -163,7 +163,7 @@ def _stream(
             lambda a, b: pread_rows(
                 fd, layout.offset, whole.shape, whole.dtype, first + a, first + b, path
             )[inner],
-            layout.values,
+            lambda numbers: layout.values(numbers, in_place=True),
             label="importfits",
             row_bytes=max(1, int(np.prod(whole.shape[1:])))
             * (layout.dtype.itemsize + whole.itemsize),

@@ -9,17 +9,26 @@ import numpy as np
 
 from ophsh.engine.arrays import Staged
 from ophsh.engine.context import OpContext
-from ophsh.engine.kernels import as_type, reduce_last
+from ophsh.engine.kernels import as_type, blocks, one_row_fits, reduce_last
 from ophsh.engine.metadata import MetadataSelection
 from ophsh.engine.model import Cube, Dim
 from ophsh.engine.params import Params
 from ophsh.engine.time_groups import HIERARCHIES, check_reduction, group_starts, group_values
 from ophsh.errors import OperatorError
 
-__all__ = ["mark_frequency", "reduce_by_level", "reduce_groups", "reduce_rows", "stage_groups"]
+__all__ = [
+    "add_rows",
+    "finish_rows",
+    "mark_frequency",
+    "reduce_by_level",
+    "reduce_groups",
+    "reduce_rows",
+    "stage_groups",
+]
 
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
 _AT_ONCE = frozenset({"count", "sum", "avg", "max", "min"})
+_BY_ROWS = frozenset({"count", "sum", "avg"})  # reduced along the first axis by reduce_rows
 
 
 def reduce_groups(
@@ -78,17 +87,29 @@ def reduce_rows(
     with no value left gives NaN, its count 0."""
     data = np.asarray(block)
     stops = np.append(starts[1:], data.shape[0])
-    shape = (len(starts), *data.shape[1:])
-    count = np.empty(shape, dtype=np.float64)
-    total = np.empty(shape, dtype=np.float64)
+    count = np.zeros((len(starts), *data.shape[1:]), dtype=np.float64)
+    total = np.zeros_like(count)
     for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
-        part = data[a:b]
-        gap = np.isnan(part) if part.dtype.kind == "f" else np.zeros(part.shape, dtype=bool)
-        if missing is not None:
-            gap |= part == missing
-        count[k] = (b - a) - gap.sum(axis=0, dtype=np.int64)
-        if operation != "count":
-            np.sum(np.where(gap, 0, part), axis=0, dtype=np.float64, out=total[k])
+        add_rows(data[a:b], missing, count[k], None if operation == "count" else total[k])
+    return finish_rows(count, total, operation)
+
+
+def add_rows(
+    part: np.ndarray, missing: float | None, count: np.ndarray, total: np.ndarray | None
+) -> None:
+    """Add the rows ``part`` into each cell's ``count`` of values and, unless ``total`` is
+    None, into their float64 sum; NaN and ``missing`` are left out."""
+    gap = np.isnan(part) if part.dtype.kind == "f" else np.zeros(part.shape, dtype=bool)
+    if missing is not None:
+        gap |= part == missing
+    count += len(part) - gap.sum(axis=0, dtype=np.int64)
+    if total is not None:
+        total += np.sum(np.where(gap, 0, part), axis=0, dtype=np.float64)
+
+
+def finish_rows(count: np.ndarray, total: np.ndarray, operation: str) -> np.ndarray:
+    """The count, sum or avg of groups from their counts and sums (NaN where a group's count
+    is 0, but for the count itself)."""
     if operation == "count":
         return count
     if operation == "avg":
@@ -115,7 +136,7 @@ def stage_groups(
     inner = max(1, cube.elements // max(cube.shape[0], 1))
 
     def reduce_along(block: np.ndarray, local: np.ndarray) -> np.ndarray:
-        if axis == 0 and operation in ("count", "sum", "avg"):
+        if axis == 0 and operation in _BY_ROWS:
             with np.errstate(all="ignore"):
                 return reduce_rows(block, local, operation, missing).astype(out_dtype)
         moved = np.moveaxis(np.asarray(block), axis, -1)
@@ -125,6 +146,9 @@ def stage_groups(
 
     if axis == 0:  # output row k reads the input rows of group k
         widest = int((stops - starts).max()) if len(starts) else 1
+        budget, workers = ctx.settings.memory_bytes, ctx.settings.threads
+        if operation in _BY_ROWS and not one_row_fits(widest * inner * 16, budget, workers):
+            return _stage_in_pieces(ctx, cube, starts, stops, operation, missing, label)
 
         def read(a: int, b: int):
             return ctx.store.rows(cube, int(starts[a]), int(stops[b - 1])), starts[a:b] - starts[a]
@@ -144,6 +168,45 @@ def stage_groups(
         lambda block: reduce_along(block, starts),
         label=label,
         row_bytes=inner * 16,
+    )
+
+
+def _stage_in_pieces(
+    ctx: OpContext,
+    cube: Cube,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    operation: str,
+    missing: float | None,
+    label: str,
+) -> Staged:
+    """count, sum or avg of groups of rows (along the first axis) too large to be read whole
+    within the memory budget: each group is read a piece of rows at a time, added into float64
+    counts and sums."""
+    inner = max(1, cube.elements // max(cube.shape[0], 1))
+    widest = int((stops - starts).max())
+    half = ctx.settings.memory_bytes // 2  # for the pieces; the other half for the sums
+    _, piece = next(blocks(widest, 2 * inner * 16, half, ctx.settings.threads))
+
+    def reduce_pieces(a: int, b: int) -> np.ndarray:
+        count = np.zeros((b - a, *cube.shape[1:]), dtype=np.float64)
+        total = None if operation == "count" else np.zeros_like(count)
+        for k in range(a, b):
+            for first in range(int(starts[k]), int(stops[k]), piece):
+                ctx.check_cancel()
+                part = ctx.store.rows(cube, first, min(first + piece, int(stops[k])))
+                add_rows(part, missing, count[k - a], None if total is None else total[k - a])
+        with np.errstate(all="ignore"):
+            return finish_rows(count, total, operation).astype(cube.dtype)
+
+    shape = (len(starts), *cube.shape[1:])
+    return ctx.stream(
+        shape,
+        cube.dtype,
+        lambda a, b: (a, b),
+        lambda rows: reduce_pieces(*rows),
+        label=label,
+        row_bytes=2 * inner * 16,  # the counts and sums of a result row, and its copy
     )
 
 
