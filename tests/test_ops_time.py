@@ -473,7 +473,7 @@ def test_aggregate2_on_an_inner_explicit_time_dimension(run, backend, data_dir):
 @pytest.mark.parametrize("budget", [None, 40_000, 2048])
 def test_monthly_count_sum_and_mean_over_rows_match_xarray(shell, run, backend, data_dir, budget):
     """time explicit and outermost: each month's rows summed whole, or, when a month does not
-    fit the budget, read a few rows (40 kB) or a row (2 kB) at a time."""
+    fit the budget, read a few rows (40 kB) or a row (2 kB) at a time; max and min too."""
     from ophsh.engine.settings import Settings
 
     if budget:
@@ -487,6 +487,8 @@ def test_monthly_count_sum_and_mean_over_rows_match_xarray(shell, run, backend, 
         ("count", count),
         ("sum", months.sum().where(count > 0)),
         ("avg", months.mean()),
+        ("max", months.max()),
+        ("min", months.min()),
     ):
         out = run(f"oph_aggregate2 cube={pid};operation={operation};dim=time;concept_level=M;")
         got = cube_array(backend, out.reply.document.output_cube)

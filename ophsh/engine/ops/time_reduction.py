@@ -29,6 +29,8 @@ __all__ = [
 _SPREADS = frozenset({"std", "var", "cmoment", "acmoment", "rmoment", "armoment"})
 _AT_ONCE = frozenset({"count", "sum", "avg", "max", "min"})
 _BY_ROWS = frozenset({"count", "sum", "avg"})  # reduced along the first axis by reduce_rows
+_EXTREMES = {"max": (-np.inf, np.maximum), "min": (np.inf, np.minimum)}  # fill, ufunc
+_IN_PIECES = _BY_ROWS | _EXTREMES.keys()  # what a group read a few rows at a time can give
 
 
 def reduce_groups(
@@ -95,21 +97,31 @@ def reduce_rows(
 
 
 def add_rows(
-    part: np.ndarray, missing: float | None, count: np.ndarray, total: np.ndarray | None
+    part: np.ndarray,
+    missing: float | None,
+    count: np.ndarray,
+    total: np.ndarray | None,
+    operation: str = "sum",
 ) -> None:
     """Add the rows ``part`` into each cell's ``count`` of values and, unless ``total`` is
-    None, into their float64 sum; NaN and ``missing`` are left out."""
+    None, into their float64 sum (or, for ``operation`` max or min, keep the largest or the
+    smallest in ``total``); NaN and ``missing`` are left out."""
     gap = np.isnan(part) if part.dtype.kind == "f" else np.zeros(part.shape, dtype=bool)
     if missing is not None:
         gap |= part == missing
     count += len(part) - gap.sum(axis=0, dtype=np.int64)
-    if total is not None:
+    if total is None:
+        return
+    if operation in _EXTREMES:
+        fill, ufunc = _EXTREMES[operation]
+        ufunc(total, ufunc.reduce(np.where(gap, fill, part), axis=0), out=total)
+    else:
         total += np.sum(np.where(gap, 0, part), axis=0, dtype=np.float64)
 
 
 def finish_rows(count: np.ndarray, total: np.ndarray, operation: str) -> np.ndarray:
-    """The count, sum or avg of groups from their counts and sums (NaN where a group's count
-    is 0, but for the count itself)."""
+    """The count, sum, avg, max or min of groups from what :func:`add_rows` kept (NaN where a
+    group's count is 0, but for the count itself)."""
     if operation == "count":
         return count
     if operation == "avg":
@@ -147,7 +159,7 @@ def stage_groups(
     if axis == 0:  # output row k reads the input rows of group k
         widest = int((stops - starts).max()) if len(starts) else 1
         budget, workers = ctx.settings.memory_bytes, ctx.settings.threads
-        if operation in _BY_ROWS and not one_row_fits(widest * inner * 16, budget, workers):
+        if operation in _IN_PIECES and not one_row_fits(widest * inner * 16, budget, workers):
             return _stage_in_pieces(ctx, cube, starts, stops, operation, missing, label)
 
         def read(a: int, b: int):
@@ -180,9 +192,9 @@ def _stage_in_pieces(
     missing: float | None,
     label: str,
 ) -> Staged:
-    """count, sum or avg of groups of rows (along the first axis) too large to be read whole
-    within the memory budget: each group is read a piece of rows at a time, added into float64
-    counts and sums."""
+    """count, sum, avg, max or min of groups of rows (along the first axis) too large to be
+    read whole within the memory budget: each group is read a piece of rows at a time, added
+    into float64 counts and sums (or extremes)."""
     inner = max(1, cube.elements // max(cube.shape[0], 1))
     widest = int((stops - starts).max())
     half = ctx.settings.memory_bytes // 2  # for the pieces; the other half for the sums
@@ -190,14 +202,19 @@ def _stage_in_pieces(
 
     def reduce_pieces(a: int, b: int) -> np.ndarray:
         count = np.zeros((b - a, *cube.shape[1:]), dtype=np.float64)
-        total = None if operation == "count" else np.zeros_like(count)
+        start = _EXTREMES[operation][0] if operation in _EXTREMES else 0.0
+        total = None if operation == "count" else np.full_like(count, start)
         for k in range(a, b):
             for first in range(int(starts[k]), int(stops[k]), piece):
                 ctx.check_cancel()
                 part = ctx.store.rows(cube, first, min(first + piece, int(stops[k])))
-                add_rows(part, missing, count[k - a], None if total is None else total[k - a])
+                kept = None if total is None else total[k - a]
+                add_rows(part, missing, count[k - a], kept, operation)
         with np.errstate(all="ignore"):
-            return finish_rows(count, total, operation).astype(cube.dtype)
+            reduced = finish_rows(count, total, operation)
+        if operation in _EXTREMES:  # as reduce_groups' results are cast
+            return as_type(reduced, cube.dtype, missing)
+        return reduced.astype(cube.dtype)
 
     shape = (len(starts), *cube.shape[1:])
     return ctx.stream(
