@@ -23,9 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,10 +31,11 @@ from pathlib import Path
 from ophsh.engine.ast_lock import AST_LOCK
 from ophsh.engine.layouts import Layout, layout_of, place, write_layout
 from ophsh.engine.netcdf_rows import Variables
+from ophsh.engine.open_files import OpenFiles
 from ophsh.errors import StoreFull
 from ophsh.lazy import numpy as np
 
-__all__ = ["ArrayFiles", "Descriptors", "Staged", "load", "pread_rows"]
+__all__ = ["ArrayFiles", "Staged", "load", "pread_rows"]
 
 STACK = ".stack"
 REF = ".ref"
@@ -224,7 +223,7 @@ class ArrayFiles:
 
     def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.fsync = fsync
-        self._descriptors = Descriptors()
+        self._descriptors = OpenFiles(os.close, limit=256)  # read-only descriptors
         self._variables = Variables()
         self.data = root / "data"
         self.tmp = root / "tmp"
@@ -304,7 +303,7 @@ class ArrayFiles:
         layout = layout_of(path)
         if not layout.shape:
             return load(path)
-        fd = self._descriptors.get(path)
+        fd = self._descriptors.get(path, _read_only)
         layout.check(fd, path)
         if layout.variable:
             shown = layout.source or path.name
@@ -365,39 +364,6 @@ def pread_rows(
     return out
 
 
-class Descriptors:
-    """Read-only descriptors of published files, kept open for reuse (at most ``limit``)."""
-
-    def __init__(self, limit: int = 256) -> None:
-        self.limit = limit
-        self._open: OrderedDict[Path, int] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, path: Path) -> int:
-        with self._lock:
-            fd = self._open.get(path)
-            if fd is not None:
-                self._open.move_to_end(path)
-                return fd
-            fd = os.open(path, os.O_RDONLY)
-            self._open[path] = fd
-            while len(self._open) > self.limit:
-                os.close(self._open.popitem(last=False)[1])
-            return fd
-
-    def close(self) -> None:
-        with self._lock:
-            for fd in self._open.values():
-                os.close(fd)
-            self._open.clear()
-
-    def forget(self, path: Path) -> None:
-        """Close the descriptors of ``path`` (and, for a stack, of its members)."""
-        with self._lock:
-            for known in [p for p in self._open if p == path or p.parent == path]:
-                os.close(self._open.pop(known))
-
-
 def load(source, *, mmap: bool = False) -> np.ndarray:
     """``np.load`` of a path or file object, its header parsed under :data:`AST_LOCK`."""
     with AST_LOCK:
@@ -410,6 +376,10 @@ def _load(path: Path) -> np.ndarray:
         return load(path, mmap=True)
     except ValueError:  # zero-size arrays cannot be memory-mapped
         return load(path)
+
+
+def _read_only(path: Path) -> int:
+    return os.open(path, os.O_RDONLY)
 
 
 def _unlink(path: Path) -> None:

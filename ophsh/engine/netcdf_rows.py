@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from ophsh.engine.open_files import OpenFiles
 from ophsh.errors import StoreError
 from ophsh.lazy import numpy as np
 
@@ -27,53 +27,37 @@ NC_LOCK = threading.RLock()
 
 
 class Variables:
-    """NetCDF files of referenced variables, kept open between blocks (at most ``limit``)."""
+    """Referenced NetCDF variables, their files kept open between blocks (at most ``limit``);
+    a file referenced in the store holds one referenced variable."""
 
     def __init__(self, limit: int = 32) -> None:
-        self.limit = limit
-        self._open: OrderedDict[Path, Any] = OrderedDict()  # path -> its dataset
-        self._variables: dict[tuple[Path, str], Any] = {}
+        self._files = OpenFiles(lambda var: var.group().close(), limit=limit, lock=NC_LOCK)
 
     def rows(self, path: Path, name: str, start: int, stop: int, shown: str) -> np.ndarray:
         """Rows ``start:stop`` of the first axis of variable ``name``, as stored in the file
         (no fill value masked, no scale applied); ``shown`` names the file in errors."""
         with NC_LOCK:
             try:
-                return np.asarray(self._variable(path, name)[max(0, start) : stop])
+                var = self._files.get(path, lambda known: _open_variable(known, name))
+                return np.asarray(var[max(0, start) : stop])
             except Exception as err:  # a damaged chunk fails only when it is read
                 raise StoreError(f"cannot read variable '{name}' of {shown}: {err}") from None
 
-    def _variable(self, path: Path, name: str) -> Any:
-        var = self._variables.get((path, name))
-        if var is not None:
-            self._open.move_to_end(path)
-            return var
-        import netCDF4
-
-        ds = self._open.get(path) or netCDF4.Dataset(path, "r")
-        self._open[path] = ds
-        while len(self._open) > self.limit:
-            self._close(next(iter(self._open)))
-        var = ds[name]
-        var.set_auto_maskandscale(False)
-        # uncompressed chunks are read straight into the block: a cache would only copy them
-        with contextlib.suppress(RuntimeError, AttributeError):  # NetCDF3: no chunks
-            var.set_var_chunk_cache(size=0, nelems=1, preemption=0)
-        self._variables[path, name] = var
-        return var
-
-    def _close(self, path: Path) -> None:
-        self._open.pop(path).close()
-        for key in [k for k in self._variables if k[0] == path]:
-            del self._variables[key]
-
     def forget(self, path: Path) -> None:
         """Close the file ``path`` (and, for a stack, its members')."""
-        with NC_LOCK:
-            for known in [p for p in self._open if p == path or p.parent == path]:
-                self._close(known)
+        self._files.forget(path)
 
     def close(self) -> None:
-        with NC_LOCK:
-            for path in list(self._open):
-                self._close(path)
+        self._files.close()
+
+
+def _open_variable(path: Path, name: str) -> Any:
+    """Variable ``name`` of the NetCDF file ``path``, read as stored and with no chunk cache
+    (uncompressed chunks are read straight into the block: a cache would only copy them)."""
+    import netCDF4
+
+    var = netCDF4.Dataset(path, "r")[name]
+    var.set_auto_maskandscale(False)
+    with contextlib.suppress(RuntimeError, AttributeError):  # NetCDF3: no chunks
+        var.set_var_chunk_cache(size=0, nelems=1, preemption=0)
+    return var

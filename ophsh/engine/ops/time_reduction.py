@@ -17,8 +17,6 @@ from ophsh.engine.time_groups import HIERARCHIES, check_reduction, group_starts,
 from ophsh.errors import OperatorError
 
 __all__ = [
-    "add_rows",
-    "finish_rows",
     "mark_frequency",
     "reduce_by_level",
     "reduce_groups",
@@ -69,15 +67,13 @@ def _reduce_at(
     count = np.add.reduceat(valid, starts, axis=-1, dtype=np.float64)
     if operation == "count":
         return count
-    if operation in ("max", "min"):
-        fill, ufunc = (-np.inf, np.maximum) if operation == "max" else (np.inf, np.minimum)
+    if operation in _EXTREMES:
+        fill, ufunc = _EXTREMES[operation]
         filled = np.where(valid, data.astype(np.float64, copy=False), fill)
         result = ufunc.reduceat(filled, starts, axis=-1)
     else:
         result = np.add.reduceat(np.where(valid, data, 0), starts, axis=-1, dtype=np.float64)
-        if operation == "avg":
-            return result / count
-    return np.where(count == 0, np.nan, result)
+    return _finish(count, result, operation)
 
 
 def reduce_rows(
@@ -92,11 +88,11 @@ def reduce_rows(
     count = np.zeros((len(starts), *data.shape[1:]), dtype=np.float64)
     total = np.zeros_like(count)
     for k, (a, b) in enumerate(zip(starts, stops, strict=True)):
-        add_rows(data[a:b], missing, count[k], None if operation == "count" else total[k])
-    return finish_rows(count, total, operation)
+        _add_rows(data[a:b], missing, count[k], None if operation == "count" else total[k])
+    return _finish(count, total, operation)
 
 
-def add_rows(
+def _add_rows(
     part: np.ndarray,
     missing: float | None,
     count: np.ndarray,
@@ -119,8 +115,8 @@ def add_rows(
         total += np.sum(np.where(gap, 0, part), axis=0, dtype=np.float64)
 
 
-def finish_rows(count: np.ndarray, total: np.ndarray, operation: str) -> np.ndarray:
-    """The count, sum, avg, max or min of groups from what :func:`add_rows` kept (NaN where a
+def _finish(count: np.ndarray, total: np.ndarray, operation: str) -> np.ndarray:
+    """The count, sum, avg, max or min of groups from what :func:`_add_rows` kept (NaN where a
     group's count is 0, but for the count itself)."""
     if operation == "count":
         return count
@@ -209,9 +205,9 @@ def _stage_in_pieces(
                 ctx.check_cancel()
                 part = ctx.store.rows(cube, first, min(first + piece, int(stops[k])))
                 kept = None if total is None else total[k - a]
-                add_rows(part, missing, count[k - a], kept, operation)
+                _add_rows(part, missing, count[k - a], kept, operation)
         with np.errstate(all="ignore"):
-            reduced = finish_rows(count, total, operation)
+            reduced = _finish(count, total, operation)
         if operation in _EXTREMES:  # as reduce_groups' results are cast
             return as_type(reduced, cube.dtype, missing)
         return reduced.astype(cube.dtype)
